@@ -1,0 +1,448 @@
+/**
+ * The stack's configuration contract: one zod schema per config key, defaults resolved in one place, and
+ * cross-key rules checked together so that a bad stack reports every problem at once, before any resource exists.
+ */
+import { z } from "zod";
+import { cidrContains, isNetworkCidr, isPrivateCidr, parseCidr, parseIpv4 } from "./ipv4";
+import { SUPPORTED_RELEASE_LINES, featuresOf, isSupportedLine, parseAuthentikVersion } from "./versions";
+
+export const PROJECT = "authentik-sso";
+
+export const LOCAL_DOCKER_SOCKET = "unix:///var/run/docker.sock";
+
+/** Memory the guest OS and Docker itself need on the VM, on top of the containers' limits. */
+export const VM_OS_RESERVE_MB = 512;
+
+/** authentik's documented minimum host size. */
+export const MIN_VM_CORES = 2;
+export const MIN_VM_MEMORY_MB = 2048;
+
+/** Config fields whose values must never be echoed back in an error message. */
+const SECRET_FIELD_NAMES = new Set(["password", "sshPrivateKey"]);
+
+const HOSTNAME_PATTERN = /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$/;
+const IMAGE_PATTERN = /^[a-z0-9][a-z0-9._\-/:]*:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}(@sha256:[a-f0-9]{64})?$/;
+const CLOUDFLARE_ID_PATTERN = /^[a-f0-9]{32}$/;
+const TIME_OF_DAY_PATTERN = /^([01]\d|2[0-3]):[0-5]\d$/;
+
+const hostname = z
+    .string()
+    .regex(HOSTNAME_PATTERN, "must be a lower-case DNS name such as auth.example.com");
+
+/** An image reference pinned to an explicit tag (a bare name would mean a moving "latest"). */
+const pinnedImage = z
+    .string()
+    .regex(IMAGE_PATTERN, "must be an image reference with an explicit tag, e.g. docker.io/library/postgres:16.9-alpine")
+    .refine((image) => !image.endsWith(":latest"), "must be pinned to a version, not :latest");
+
+const privateCidr = (what: string) =>
+    z.string().superRefine((text, ctx) => {
+        const cidr = parseCidr(text);
+        if (!cidr || !isNetworkCidr(cidr) || !isPrivateCidr(cidr) || cidr.prefix < 16 || cidr.prefix > 28) {
+            ctx.addIssue({
+                code: "custom",
+                message: `must be a ${what} in CIDR form inside 10.0.0.0/8, 172.16.0.0/12 or 192.168.0.0/16, with a prefix from /16 to /28 and no host bits set`,
+            });
+        }
+    });
+
+const anyCidr = z.string().refine((text) => {
+    const cidr = parseCidr(text);
+    return cidr !== undefined && isNetworkCidr(cidr);
+}, "must be an IPv4 network in CIDR form with no host bits set, e.g. 192.168.1.0/24");
+
+const ipv4Address = z.string().refine((text) => parseIpv4(text) !== undefined, "must be an IPv4 address");
+
+const memoryMb = (min: number, max: number) => z.number().int().min(min).max(max);
+
+const authentikSchema = z
+    .strictObject({
+        /** Exact authentik image tag. */
+        version: z.string().default("2025.6.3"),
+        /** E-mail of the bootstrap admin (akadmin). */
+        bootstrapEmail: z.email("must be an e-mail address"),
+        /** Image repository for server and worker (a mirror may be used). */
+        image: z
+            .string()
+            .regex(/^[a-z0-9][a-z0-9._\-/]*$/, "must be an image repository without a tag")
+            .default("ghcr.io/goauthentik/server"),
+        /**
+         * Mount the Docker socket into the worker so authentik can deploy outposts itself. This gives the worker
+         * root on the Docker host; off by default.
+         */
+        managedOutposts: z.boolean().default(false),
+        /** Send error reports to authentik's Sentry. */
+        errorReporting: z.boolean().default(false),
+        /** authentik's log level. */
+        logLevel: z.enum(["debug", "info", "warning", "error"]).default("info"),
+    })
+    .superRefine((value, ctx) => {
+        const version = parseAuthentikVersion(value.version);
+        if (!version) {
+            ctx.addIssue({ code: "custom", path: ["version"], message: "must be an exact release such as 2025.6.3" });
+        } else if (!isSupportedLine(version.line)) {
+            ctx.addIssue({
+                code: "custom",
+                path: ["version"],
+                message: `release line ${version.line} is not supported; supported lines are ${SUPPORTED_RELEASE_LINES.join(", ")}`,
+            });
+        }
+    });
+
+const memoryLimitsSchema = z
+    .strictObject({
+        postgresql: memoryMb(128, 65536).default(256),
+        redis: memoryMb(32, 65536).default(64),
+        server: memoryMb(384, 65536).default(576),
+        worker: memoryMb(384, 65536).default(512),
+        cloudflared: memoryMb(32, 4096).default(64),
+        backup: memoryMb(32, 4096).default(64),
+    })
+    .prefault({});
+
+const dockerSchema = z
+    .strictObject({
+        /**
+         * Docker daemon: unix socket, ssh://user@host or tcp://host:port; default the local socket. Not allowed
+         * with a proxmox VM, whose Docker daemon is used instead.
+         */
+        host: z
+            .string()
+            .regex(/^(unix:\/\/\/\S+|ssh:\/\/[^\s@]+@[^\s/]+|tcp:\/\/[^\s/]+:\d+)$/, "must be unix:///path, ssh://user@host or tcp://host:port")
+            .optional(),
+        /** Extra ssh options for ssh:// hosts. */
+        sshOpts: z.array(z.string()).default([]),
+        /** Subnet of the authentik bridge network; authentik trusts forwarded headers only from here and loopback. */
+        subnet: privateCidr("subnet").default("172.28.53.0/24"),
+        /** The memory all containers may use together, in MB. */
+        memoryMb: memoryMb(512, 1048576).default(1536),
+        /** Per-container memory limits in MB. */
+        memoryLimitsMb: memoryLimitsSchema,
+        /** Publish the authentik server's HTTP port on the Docker host, as "ip:port" (e.g. 127.0.0.1:9000). */
+        publish: z
+            .string()
+            .regex(/^(\d{1,3}\.){3}\d{1,3}:\d{1,5}$/, "must be ip:port, e.g. 127.0.0.1:9000")
+            .refine((value) => {
+                const [ip, port] = value.split(":") as [string, string];
+                return parseIpv4(ip) !== undefined && Number(port) >= 1 && Number(port) <= 65535;
+            }, "must hold a valid IPv4 address and a port from 1 to 65535")
+            .optional(),
+        /** Prefix of container, network and volume names on the Docker host. */
+        namePrefix: z
+            .string()
+            .regex(/^[a-z][a-z0-9-]{0,23}$/, "must start with a letter and hold at most 24 lower-case letters, digits or dashes")
+            .default("authentik"),
+        images: z
+            .strictObject({
+                postgresql: pinnedImage.default("docker.io/library/postgres:16.9-alpine"),
+                redis: pinnedImage.default("docker.io/library/redis:7.4.5-alpine"),
+                cloudflared: pinnedImage.default("docker.io/cloudflare/cloudflared:2025.8.1"),
+            })
+            .prefault({}),
+    })
+    .prefault({});
+
+const smtpSchema = z
+    .strictObject({
+        host: hostname,
+        port: z.number().int().min(1).max(65535).default(587),
+        username: z.string().min(1).optional(),
+        /** Keep it a secret: `pulumi config set --secret --path authentik-sso:smtp.password`. */
+        password: z.string().min(1).optional(),
+        from: z.string().min(3),
+        /** Seconds. */
+        timeout: z.number().int().min(1).max(300).default(10),
+        useTls: z.boolean().default(true),
+        useSsl: z.boolean().default(false),
+    })
+    .superRefine((value, ctx) => {
+        if (value.useTls && value.useSsl) {
+            ctx.addIssue({ code: "custom", path: ["useSsl"], message: "useTls (STARTTLS) and useSsl (implicit TLS) exclude each other: set one of them" });
+        }
+        if ((value.username === undefined) !== (value.password === undefined)) {
+            ctx.addIssue({ code: "custom", path: ["password"], message: "username and password must be set together" });
+        }
+    });
+
+const protectSchema = z
+    .strictObject({
+        /** Protect the VM from deletion and replacement. */
+        vm: z.boolean().default(false),
+        /** Protect the PostgreSQL volume (and the media/data volume) from deletion and replacement. */
+        database: z.boolean().default(false),
+        /** Protect the generated AUTHENTIK_SECRET_KEY from deletion and replacement. */
+        secretKey: z.boolean().default(false),
+    })
+    .prefault({});
+
+const cloudImageSchema = z
+    .strictObject({
+        url: z.url({ protocol: /^https$/ }).default("https://cloud.debian.org/images/cloud/bookworm/latest/debian-12-genericcloud-amd64.qcow2"),
+        /** Expected checksum of the file; strongly recommended with a fixed URL. */
+        checksum: z.string().regex(/^[a-f0-9]{64}([a-f0-9]{64})?$/, "must be a hex sha256 or sha512 digest").optional(),
+        checksumAlgorithm: z.enum(["sha256", "sha512"]).default("sha512"),
+        /** File name on the datastore; must end in .qcow2, .img or .raw. */
+        fileName: z
+            .string()
+            .regex(/^[A-Za-z0-9._-]+\.(qcow2|img|raw)$/, "must be a file name ending in .qcow2, .img or .raw")
+            .default("debian-12-genericcloud-amd64.qcow2"),
+    })
+    .prefault({});
+
+const proxmoxSchema = z.strictObject({
+    /** Proxmox node that runs the VM. */
+    node: z.string().min(1),
+    vmId: z.number().int().min(100).max(999999999).optional(),
+    /** VM name; defaults to authentik-<stack>. */
+    name: hostname.optional(),
+    cores: z.number().int().min(1).max(128).default(2),
+    memoryMb: memoryMb(512, 1048576).default(2048),
+    diskGb: z.number().int().min(8).max(65536).default(20),
+    /** Datastore of the VM disk. */
+    datastore: z.string().min(1).default("local-lvm"),
+    /** Datastore for the downloaded cloud image (content type "import" must be allowed). */
+    imageDatastore: z.string().min(1).default("local"),
+    /** Datastore for the cloud-init snippet (content type "snippets" must be allowed). */
+    snippetsDatastore: z.string().min(1).default("local"),
+    bridge: z.string().regex(/^[A-Za-z0-9_.-]+$/, "must be a bridge name such as vmbr0").default("vmbr0"),
+    vlanId: z.number().int().min(1).max(4094).optional(),
+    /** Static address of the VM with its prefix, e.g. 192.168.1.50/24. */
+    ipv4: z.string().refine((text) => parseCidr(text) !== undefined, "must be an IPv4 address with a prefix, e.g. 192.168.1.50/24"),
+    gateway: ipv4Address,
+    dns: z.array(ipv4Address).min(1).default(["1.1.1.1", "9.9.9.9"]),
+    /** Admin user created by cloud-init; the Docker provider connects as this user. */
+    sshUser: z.string().regex(/^[a-z_][a-z0-9_-]{0,31}$/, "must be a Linux user name").refine((name) => name !== "root", "must not be root").default("authentik"),
+    sshPublicKeys: z
+        .array(z.string().regex(/^(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp\d+|sk-ssh-ed25519@openssh\.com) [A-Za-z0-9+/=]+( .*)?$/, "must be an OpenSSH public key line"))
+        .min(1, "needs at least one OpenSSH public key"),
+    /** Network allowed to reach the VM's SSH port; nothing else is allowed in. */
+    adminCidr: anyCidr,
+    cpuType: z.string().min(1).default("x86-64-v2-AES"),
+    onBoot: z.boolean().default(true),
+    tags: z.array(z.string().regex(/^[a-z0-9_-]+$/, "must be lower-case letters, digits, _ or -")).default(["authentik"]),
+    /** Seconds to wait for cloud-init and Docker on first boot. */
+    readyTimeoutSeconds: z.number().int().min(60).max(3600).default(900),
+    image: cloudImageSchema,
+});
+
+const cloudflareSchema = z.strictObject({
+    accountId: z.string().regex(CLOUDFLARE_ID_PATTERN, "must be the 32-character hex account id"),
+    /** The zone (apex domain) that holds the record, e.g. example.com. */
+    zone: hostname,
+    /** The zone's id; without it the zone is looked up by name. */
+    zoneId: z.string().regex(CLOUDFLARE_ID_PATTERN, "must be the 32-character hex zone id").optional(),
+    /** How many cloudflared connectors to run; two or more keep the tunnel up while one restarts. */
+    connectors: z.number().int().min(1).max(4).default(1),
+});
+
+const backupSchema = z
+    .strictObject({
+        /** Daily backups; the backup container still takes the dump before an authentik upgrade when false. */
+        enabled: z.boolean().default(true),
+        /** Daily time of the dump on the Docker host's clock, HH:MM. */
+        time: z.string().regex(TIME_OF_DAY_PATTERN, "must be a time of day HH:MM, e.g. 03:00").default("03:00"),
+        retentionDays: z.number().int().min(1).max(3650).default(7),
+        /** Folder on the Docker host that receives the dumps and archives. */
+        hostPath: z
+            .string()
+            .regex(/^\/[A-Za-z0-9._\-/]+$/, "must be an absolute path")
+            .refine((path) => !path.split("/").includes(".."), "must not contain ..")
+            .default("/var/backups/authentik"),
+    })
+    .prefault({});
+
+const upgradesSchema = z
+    .strictObject({
+        /** Allow a PostgreSQL major version change (only after a dump-and-restore, see README). */
+        allowPostgresMajorChange: z.boolean().default(false),
+    })
+    .prefault({});
+
+export const stackConfigSchema = z
+    .strictObject({
+        domain: hostname,
+        authentik: authentikSchema,
+        docker: dockerSchema,
+        smtp: smtpSchema.optional(),
+        protect: protectSchema,
+        proxmox: proxmoxSchema.optional(),
+        cloudflare: cloudflareSchema.optional(),
+        backup: backupSchema,
+        upgrades: upgradesSchema,
+        /** Private key for the readiness check over SSH; without it the ssh-agent is used. */
+        sshPrivateKey: z.string().min(1).optional(),
+    })
+    .superRefine(checkCrossKeyRules);
+
+export type StackConfig = z.output<typeof stackConfigSchema>;
+export type RawStackConfig = z.input<typeof stackConfigSchema>;
+export type MemoryLimits = StackConfig["docker"]["memoryLimitsMb"];
+export type SmtpConfig = NonNullable<StackConfig["smtp"]>;
+export type ProxmoxConfig = NonNullable<StackConfig["proxmox"]>;
+export type CloudflareConfig = NonNullable<StackConfig["cloudflare"]>;
+export type BackupConfig = StackConfig["backup"];
+
+/** The config keys a stack may set, in the order they are read. */
+export const CONFIG_KEYS = [
+    "domain",
+    "authentik",
+    "docker",
+    "smtp",
+    "protect",
+    "proxmox",
+    "cloudflare",
+    "backup",
+    "upgrades",
+    "sshPrivateKey",
+] as const;
+
+/** Which containers run, and so which memory limits count. */
+export function containerMemoryPlan(config: Pick<StackConfig, "authentik" | "docker" | "cloudflare">): Record<string, number> {
+    const limits = config.docker.memoryLimitsMb;
+    const version = parseAuthentikVersion(config.authentik.version);
+    const plan: Record<string, number> = { postgresql: limits.postgresql, server: limits.server, worker: limits.worker };
+    if (version && featuresOf(version).usesRedis) {
+        plan.redis = limits.redis;
+    }
+    for (let index = 0; index < (config.cloudflare?.connectors ?? 0); index++) {
+        plan[`cloudflared-${index + 1}`] = limits.cloudflared;
+    }
+    // The backup container runs even without daily backups: it takes the pre-upgrade dump.
+    plan.backup = limits.backup;
+    return plan;
+}
+
+function checkCrossKeyRules(config: StackConfig, ctx: z.RefinementCtx): void {
+    const plan = containerMemoryPlan(config);
+    const total = Object.values(plan).reduce((sum, mb) => sum + mb, 0);
+    if (total > config.docker.memoryMb) {
+        ctx.addIssue({
+            code: "custom",
+            path: ["docker", "memoryMb"],
+            input: config.docker.memoryMb,
+            message: `is smaller than the containers' memory limits together (${total} MB: ${Object.entries(plan)
+                .map(([name, mb]) => `${name} ${mb}`)
+                .join(", ")}); raise docker.memoryMb or lower docker.memoryLimitsMb`,
+        });
+    }
+    if (config.cloudflare) {
+        const zone = config.cloudflare.zone;
+        if (config.domain !== zone && !config.domain.endsWith(`.${zone}`)) {
+            ctx.addIssue({
+                code: "custom",
+                path: ["domain"],
+                input: config.domain,
+                message: `is outside the Cloudflare zone ${zone}; use ${zone} or a name ending in .${zone}`,
+            });
+        }
+        if (config.docker.publish !== undefined) {
+            ctx.addIssue({
+                code: "custom",
+                path: ["docker", "publish"],
+                input: config.docker.publish,
+                message: "must not be set with cloudflare: behind the tunnel authentik publishes no host port",
+            });
+        }
+    }
+    if (config.proxmox) {
+        checkProxmoxRules(config, config.proxmox, ctx);
+    }
+}
+
+function checkProxmoxRules(config: StackConfig, proxmox: ProxmoxConfig, ctx: z.RefinementCtx): void {
+    if (config.docker.host !== undefined) {
+        ctx.addIssue({
+            code: "custom",
+            path: ["docker", "host"],
+            input: config.docker.host,
+            message: "must not be set with proxmox: the stack deploys to the VM's Docker daemon over SSH",
+        });
+    }
+    if (proxmox.cores < MIN_VM_CORES) {
+        ctx.addIssue({ code: "custom", path: ["proxmox", "cores"], input: proxmox.cores, message: `must be at least ${MIN_VM_CORES} (authentik's minimum)` });
+    }
+    if (proxmox.memoryMb < MIN_VM_MEMORY_MB) {
+        ctx.addIssue({ code: "custom", path: ["proxmox", "memoryMb"], input: proxmox.memoryMb, message: `must be at least ${MIN_VM_MEMORY_MB} MB (authentik's minimum)` });
+    }
+    const available = proxmox.memoryMb - VM_OS_RESERVE_MB;
+    if (config.docker.memoryMb > available) {
+        ctx.addIssue({
+            code: "custom",
+            path: ["proxmox", "memoryMb"],
+            input: proxmox.memoryMb,
+            message: `leaves ${available} MB for containers after ${VM_OS_RESERVE_MB} MB for the OS, less than docker.memoryMb (${config.docker.memoryMb} MB); raise proxmox.memoryMb to at least ${config.docker.memoryMb + VM_OS_RESERVE_MB} or lower docker.memoryMb`,
+        });
+    }
+    const address = parseCidr(proxmox.ipv4);
+    const gateway = parseIpv4(proxmox.gateway);
+    if (address && gateway !== undefined && !cidrContains(address, gateway)) {
+        ctx.addIssue({
+            code: "custom",
+            path: ["proxmox", "ipv4"],
+            input: proxmox.ipv4,
+            message: `is not in the same network as gateway ${proxmox.gateway}; the address and its gateway must share the /${address.prefix} network`,
+        });
+    }
+    if (address && isNetworkCidr(address)) {
+        ctx.addIssue({ code: "custom", path: ["proxmox", "ipv4"], input: proxmox.ipv4, message: "is a network address; give the VM's own address, e.g. 192.168.1.50/24" });
+    }
+    const subnet = parseCidr(config.docker.subnet);
+    if (address && subnet && (cidrContains(subnet, address.address) || cidrContains(address, subnet.address))) {
+        ctx.addIssue({
+            code: "custom",
+            path: ["docker", "subnet"],
+            input: config.docker.subnet,
+            message: `overlaps the VM's network ${proxmox.ipv4}; choose a private subnet the LAN does not use`,
+        });
+    }
+}
+
+export class ConfigError extends Error {
+    /** Marks this as a Pulumi RunError (checked by duck typing), so `pulumi up` prints the message without a stack trace. */
+    readonly __pulumiRunError = true;
+
+    constructor(readonly problems: readonly string[]) {
+        super(`Invalid configuration for stack (nothing was created):\n${problems.map((problem) => `  - ${problem}`).join("\n")}`);
+        this.name = "ConfigError";
+    }
+}
+
+function describeValue(path: readonly PropertyKey[], input: unknown): string {
+    if (path.some((segment) => typeof segment === "string" && SECRET_FIELD_NAMES.has(segment))) {
+        return "[secret]";
+    }
+    if (input === undefined) {
+        return "nothing";
+    }
+    return JSON.stringify(input);
+}
+
+function formatKey(path: readonly PropertyKey[]): string {
+    const [top, ...rest] = path.map(String);
+    const key = `${PROJECT}:${top ?? "(root)"}`;
+    return rest.length > 0 ? `${key}.${rest.join(".")}` : key;
+}
+
+function formatIssue(issue: z.core.$ZodIssue): string[] {
+    if (issue.code === "unrecognized_keys") {
+        const allowed = issue.path.length === 0 ? CONFIG_KEYS.join(", ") : "see the README's config reference";
+        return issue.keys.map((key) => `${formatKey([...issue.path, key])}: is not a known setting (allowed here: ${allowed})`);
+    }
+    if (issue.code === "invalid_type" && issue.input === undefined) {
+        return [`${formatKey(issue.path)}: got nothing; is required (${issue.expected})`];
+    }
+    const message = issue.message.replace(/^Invalid input: /, "");
+    return [`${formatKey(issue.path)}: got ${describeValue(issue.path, issue.input)}; ${message}`];
+}
+
+/**
+ * Validates raw config (as Pulumi hands it over, objects already parsed) and fills in every default.
+ * Throws a ConfigError that lists every problem, each with its key, the value given and what is allowed.
+ */
+export function parseStackConfig(raw: Record<string, unknown>): StackConfig {
+    const result = stackConfigSchema.safeParse(raw, { reportInput: true });
+    if (!result.success) {
+        throw new ConfigError(result.error.issues.flatMap(formatIssue));
+    }
+    return result.data;
+}

@@ -1,0 +1,46 @@
+/**
+ * Reads this project's keys from the Pulumi config and validates them. Kept apart from the pure schema so the
+ * schema can be tested without the Pulumi runtime.
+ */
+import * as pulumi from "@pulumi/pulumi";
+import { CONFIG_KEYS, ConfigError, PROJECT, StackConfig, parseStackConfig } from "./config";
+
+/** Keys whose value is plain text, not JSON. */
+const STRING_KEYS = new Set<string>(["domain", "sshPrivateKey"]);
+
+function parseValue(key: string, text: string): { value?: unknown; problem?: string } {
+    if (STRING_KEYS.has(key)) {
+        return { value: text };
+    }
+    try {
+        return { value: JSON.parse(text) };
+    } catch {
+        if ((CONFIG_KEYS as readonly string[]).includes(key)) {
+            return { problem: `${PROJECT}:${key}: is not a structured value; set it as an object in the stack file (see the README)` };
+        }
+        return { value: text };
+    }
+}
+
+/** Collects every `authentik-sso:*` key (unknown ones too, so that typos are reported) and validates them together. */
+export function loadStackConfig(): StackConfig {
+    const all = pulumi.runtime.allConfig();
+    const raw: Record<string, unknown> = {};
+    const problems: string[] = [];
+    for (const [fullKey, text] of Object.entries(all)) {
+        if (!fullKey.startsWith(`${PROJECT}:`)) {
+            continue;
+        }
+        const key = fullKey.slice(PROJECT.length + 1);
+        const parsed = parseValue(key, text);
+        if (parsed.problem) {
+            problems.push(parsed.problem);
+        } else {
+            raw[key] = parsed.value;
+        }
+    }
+    if (problems.length > 0) {
+        throw new ConfigError(problems);
+    }
+    return parseStackConfig(raw);
+}

@@ -1,0 +1,54 @@
+/**
+ * Rules for changing what is deployed: authentik one release line at a time and never backwards, PostgreSQL
+ * major versions only when explicitly allowed (they need a dump and restore).
+ */
+import type { StackConfig } from "./config";
+import { postgresMajorVersion } from "./authentikPlan";
+import { checkUpgrade, parseAuthentikVersion } from "./versions";
+
+/** What the stack's last successful update exported. */
+export interface DeployedVersions {
+    authentikVersion?: string;
+    postgresImage?: string;
+}
+
+export class UpgradeError extends Error {
+    /** Marks this as a Pulumi RunError (checked by duck typing), so `pulumi up` prints the message without a stack trace. */
+    readonly __pulumiRunError = true;
+
+    constructor(readonly problems: readonly string[]) {
+        super(`Refusing this change (nothing was created or replaced):\n${problems.map((problem) => `  - ${problem}`).join("\n")}`);
+        this.name = "UpgradeError";
+    }
+}
+
+export function upgradeProblems(deployed: DeployedVersions, config: StackConfig): string[] {
+    const problems: string[] = [];
+    const from = deployed.authentikVersion !== undefined ? parseAuthentikVersion(deployed.authentikVersion) : undefined;
+    const to = parseAuthentikVersion(config.authentik.version);
+    if (from && to) {
+        const check = checkUpgrade(from, to);
+        if (!check.ok) {
+            problems.push(
+                `authentik-sso:authentik.version: got "${to.tag}" while ${from.tag} is deployed; ${check.reason}. Steps: ${check.steps
+                    .map((step, index) => `(${index + 1}) ${step}`)
+                    .join(" ")}`,
+            );
+        }
+    }
+    const oldMajor = deployed.postgresImage !== undefined ? postgresMajorVersion(deployed.postgresImage) : undefined;
+    const newMajor = postgresMajorVersion(config.docker.images.postgresql);
+    if (oldMajor !== undefined && newMajor !== undefined && oldMajor !== newMajor && !config.upgrades.allowPostgresMajorChange) {
+        problems.push(
+            `authentik-sso:docker.images.postgresql: got "${config.docker.images.postgresql}" while PostgreSQL ${oldMajor} (${deployed.postgresImage}) is deployed; a major version change needs a dump and restore (README, "PostgreSQL major upgrade"), then set authentik-sso:upgrades.allowPostgresMajorChange to true for that one update`,
+        );
+    }
+    return problems;
+}
+
+export function assertSafeUpgrade(deployed: DeployedVersions, config: StackConfig): void {
+    const problems = upgradeProblems(deployed, config);
+    if (problems.length > 0) {
+        throw new UpgradeError(problems);
+    }
+}

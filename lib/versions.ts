@@ -1,0 +1,108 @@
+/**
+ * What each authentik release line needs from its deployment. Sources are authentik's release notes
+ * (website/docs/releases/) as summarised in the project notes; every rule here has a test.
+ */
+
+/** Release lines this program knows how to deploy, oldest first. Upgrades walk this ladder one step at a time. */
+export const SUPPORTED_RELEASE_LINES = [
+    "2025.6",
+    "2025.8",
+    "2025.10",
+    "2025.12",
+    "2026.2",
+    "2026.5",
+    "2026.8",
+] as const;
+
+export type ReleaseLine = (typeof SUPPORTED_RELEASE_LINES)[number];
+
+export interface AuthentikVersion {
+    /** The exact tag, e.g. "2025.6.3". */
+    readonly tag: string;
+    readonly year: number;
+    readonly month: number;
+    readonly patch: number;
+    /** "YYYY.M", e.g. "2025.6". */
+    readonly line: string;
+}
+
+const VERSION_PATTERN = /^(\d{4})\.(\d{1,2})\.(\d+)$/;
+
+/** Parses "YYYY.M.P"; returns undefined for anything else (release candidates and "latest" are not pinned versions). */
+export function parseAuthentikVersion(tag: string): AuthentikVersion | undefined {
+    const match = VERSION_PATTERN.exec(tag);
+    if (!match) {
+        return undefined;
+    }
+    const [year, month, patch] = [Number(match[1]), Number(match[2]), Number(match[3])];
+    return { tag, year, month, patch, line: `${year}.${month}` };
+}
+
+export function isSupportedLine(line: string): line is ReleaseLine {
+    return (SUPPORTED_RELEASE_LINES as readonly string[]).includes(line);
+}
+
+/** Orders two versions; negative when a is older than b. */
+export function compareVersions(a: AuthentikVersion, b: AuthentikVersion): number {
+    return a.year - b.year || a.month - b.month || a.patch - b.patch;
+}
+
+function atLeast(version: AuthentikVersion, line: ReleaseLine): boolean {
+    const [year, month] = line.split(".").map(Number) as [number, number];
+    return version.year > year || (version.year === year && version.month >= month);
+}
+
+/** The deployment differences between release lines. */
+export interface AuthentikFeatures {
+    /** Redis is used before 2025.10 only (2025.10 moved everything to PostgreSQL). */
+    readonly usesRedis: boolean;
+    /** Where authentik keeps uploaded files: /media before 2025.12, /data from then on. */
+    readonly storagePath: "/media" | "/data";
+    /** /dev/shm size in MB; from 2026.2 the image uses /dev/shm as TMPDIR and needs 512 MB. */
+    readonly shmSizeMb: number | undefined;
+    /** AUTHENTIK_WEB__BASE_URL exists from 2026.8 (required from 2026.11). */
+    readonly setsBaseUrl: boolean;
+    /** Start period of the image health check: first start runs migrations (120 s from 2026.8). */
+    readonly healthStartPeriodSeconds: number;
+}
+
+export function featuresOf(version: AuthentikVersion): AuthentikFeatures {
+    return {
+        usesRedis: !atLeast(version, "2025.10"),
+        storagePath: atLeast(version, "2025.12") ? "/data" : "/media",
+        shmSizeMb: atLeast(version, "2026.2") ? 512 : undefined,
+        setsBaseUrl: atLeast(version, "2026.8"),
+        healthStartPeriodSeconds: atLeast(version, "2026.8") ? 120 : 60,
+    };
+}
+
+export type UpgradeCheck =
+    | { readonly ok: true }
+    | { readonly ok: false; readonly reason: string; readonly steps: readonly string[] };
+
+/**
+ * authentik supports upgrades one release line at a time (refused outright from 2026.2 on) and no downgrades.
+ * Patch releases within a line are always fine.
+ */
+export function checkUpgrade(deployed: AuthentikVersion, wanted: AuthentikVersion): UpgradeCheck {
+    if (compareVersions(wanted, deployed) < 0) {
+        return {
+            ok: false,
+            reason: `downgrade from ${deployed.tag} to ${wanted.tag} is not supported by authentik`,
+            steps: [`keep authentik.version at ${deployed.tag} or newer, or restore the backup taken before the upgrade`],
+        };
+    }
+    const from = SUPPORTED_RELEASE_LINES.indexOf(deployed.line as ReleaseLine);
+    const to = SUPPORTED_RELEASE_LINES.indexOf(wanted.line as ReleaseLine);
+    if (from < 0 || to < 0 || to - from <= 1) {
+        return { ok: true };
+    }
+    const steps = SUPPORTED_RELEASE_LINES.slice(from + 1, to + 1).map(
+        (line) => `set authentik.version to the newest ${line}.x and run pulumi up`,
+    );
+    return {
+        ok: false,
+        reason: `upgrade from ${deployed.tag} to ${wanted.tag} skips release lines (${SUPPORTED_RELEASE_LINES.slice(from + 1, to).join(", ")})`,
+        steps,
+    };
+}

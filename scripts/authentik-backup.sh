@@ -1,0 +1,181 @@
+#!/bin/sh
+# authentik backups: a PostgreSQL dump and an archive of authentik's files, kept for RETENTION_DAYS.
+#
+# Runs inside the backup container (busybox sh on Alpine) and, for the restore, on any machine with the
+# PostgreSQL client tools. POSIX sh only.
+#
+#   authentik-backup run [LABEL]        dump + archive now; prune only after both succeeded
+#   authentik-backup loop               take the pre-upgrade dump if AUTHENTIK_VERSION changed, then run every
+#                                       day at BACKUP_TIME (HH:MM, UTC; "off" for no daily run)
+#   authentik-backup prune              delete backups older than RETENTION_DAYS (never the newest good one)
+#   authentik-backup health             exit 0 while the last scheduled backup succeeded
+#   authentik-backup restore-db FILE    restore a dump into PGDATABASE (replaces its contents)
+#   authentik-backup restore-files FILE unpack an archive into FILES_ROOT (replaces its contents)
+#
+# Settings (environment): BACKUP_DIR (/backups), FILES_ROOT (/sources), RETENTION_DAYS (7), BACKUP_TIME (03:00),
+# AUTHENTIK_VERSION (the version being deployed), and libpq's PGHOST, PGPORT, PGUSER, PGPASSWORD, PGDATABASE.
+set -eu
+
+BACKUP_DIR=${BACKUP_DIR:-/backups}
+FILES_ROOT=${FILES_ROOT:-/sources}
+RETENTION_DAYS=${RETENTION_DAYS:-7}
+BACKUP_TIME=${BACKUP_TIME:-03:00}
+STATE_DIR=${STATE_DIR:-$BACKUP_DIR/.state}
+STARTED_MARKER=${STARTED_MARKER:-/tmp/authentik-backup-started}
+# A day and a bit: the health check turns red when a daily run was missed or failed.
+MAX_AGE_SECONDS=${MAX_AGE_SECONDS:-93600}
+
+log() {
+    printf '%s authentik-backup: %s\n' "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$*" >&2
+}
+
+fail() {
+    log "FAILED: $*"
+    mkdir -p "$STATE_DIR"
+    date -u +%s >"$STATE_DIR/last-failure"
+    exit 1
+}
+
+newest() {
+    # Names carry a UTC timestamp, so the lexically last is the newest.
+    ls -1 "$BACKUP_DIR" 2>/dev/null | grep -E "^$1" | sort | tail -n 1
+}
+
+run_backup() {
+    label=${1:-daily}
+    case "$label" in
+    *[!A-Za-z0-9._-]*) fail "label '$label' may hold only letters, digits, '.', '_' and '-'" ;;
+    esac
+    stamp=$(date -u +%Y%m%dT%H%M%SZ)
+    mkdir -p "$BACKUP_DIR" "$STATE_DIR"
+    umask 077
+    partial_dump="$BACKUP_DIR/.partial-$stamp.dump"
+    partial_files="$BACKUP_DIR/.partial-$stamp.tar.gz"
+    trap 'rm -f "$partial_dump" "$partial_files"' EXIT INT TERM
+
+    log "dumping database ${PGDATABASE:-?} on ${PGHOST:-local socket}"
+    pg_dump --format=custom --compress=6 --file="$partial_dump" || fail "pg_dump exited with an error; older backups were left untouched"
+    # A dump cut short is not a readable archive: list its table of contents before trusting it.
+    pg_restore --list "$partial_dump" >/dev/null || fail "the new dump is unreadable; older backups were left untouched"
+    mv "$partial_dump" "$BACKUP_DIR/authentik-db-$stamp-$label.dump"
+
+    if [ -d "$FILES_ROOT" ]; then
+        log "archiving $FILES_ROOT"
+        tar -czf "$partial_files" -C "$FILES_ROOT" . || fail "archiving $FILES_ROOT failed; older backups were left untouched"
+        gzip -t "$partial_files" || fail "the new archive is corrupt; older backups were left untouched"
+        mv "$partial_files" "$BACKUP_DIR/authentik-files-$stamp-$label.tar.gz"
+    fi
+    trap - EXIT INT TERM
+
+    date -u +%s >"$STATE_DIR/last-success"
+    log "backup $stamp-$label done"
+    prune
+}
+
+prune() {
+    case "$RETENTION_DAYS" in
+    '' | *[!0-9]*) fail "RETENTION_DAYS must be a whole number of days, got '$RETENTION_DAYS'" ;;
+    esac
+    keep_db=$(newest 'authentik-db-.*\.dump$')
+    keep_files=$(newest 'authentik-files-.*\.tar\.gz$')
+    minutes=$((RETENTION_DAYS * 1440))
+    find "$BACKUP_DIR" -maxdepth 1 -type f \( -name 'authentik-db-*.dump' -o -name 'authentik-files-*.tar.gz' \) -mmin +"$minutes" |
+        while IFS= read -r path; do
+            name=$(basename "$path")
+            if [ "$name" = "$keep_db" ] || [ "$name" = "$keep_files" ]; then
+                continue
+            fi
+            log "pruning $name (older than $RETENTION_DAYS days)"
+            rm -f "$path"
+        done
+}
+
+health() {
+    if [ ! -f "$STARTED_MARKER" ]; then
+        # Still taking the pre-upgrade dump: stay unhealthy, so authentik is not replaced before it is done.
+        echo "starting"
+        exit 1
+    fi
+    now=$(date -u +%s)
+    success=$(cat "$STATE_DIR/last-success" 2>/dev/null || echo 0)
+    failure=$(cat "$STATE_DIR/last-failure" 2>/dev/null || echo 0)
+    started=$(cat "$STARTED_MARKER")
+    if [ "$failure" -gt "$success" ]; then
+        echo "the last backup failed (at $failure, seconds since 1970); see the container log"
+        exit 1
+    fi
+    if [ "$BACKUP_TIME" != "off" ] && [ $((now - success)) -gt "$MAX_AGE_SECONDS" ] && [ $((now - started)) -gt "$MAX_AGE_SECONDS" ]; then
+        echo "no successful backup in the last $MAX_AGE_SECONDS seconds"
+        exit 1
+    fi
+    echo "ok"
+}
+
+# authentik cannot be downgraded and upgrades run migrations: keep a dump of the database as it was before.
+pre_upgrade_dump() {
+    [ -n "${AUTHENTIK_VERSION:-}" ] || return 0
+    mkdir -p "$STATE_DIR"
+    recorded=$(cat "$STATE_DIR/authentik-version" 2>/dev/null || true)
+    if [ -n "$recorded" ] && [ "$recorded" != "$AUTHENTIK_VERSION" ]; then
+        log "authentik changes from $recorded to $AUTHENTIK_VERSION: taking the pre-upgrade dump"
+        (run_backup "pre-upgrade-$recorded-to-$AUTHENTIK_VERSION") || fail "pre-upgrade dump failed; authentik stays at $recorded"
+    fi
+    echo "$AUTHENTIK_VERSION" >"$STATE_DIR/authentik-version"
+}
+
+loop() {
+    case "$BACKUP_TIME" in
+    off | [0-2][0-9]:[0-5][0-9]) ;;
+    *) fail "BACKUP_TIME must be HH:MM or off, got '$BACKUP_TIME'" ;;
+    esac
+    rm -f "$STARTED_MARKER"
+    pre_upgrade_dump
+    date -u +%s >"$STARTED_MARKER"
+    log "daily backup at $BACKUP_TIME (UTC), keeping $RETENTION_DAYS days in $BACKUP_DIR"
+    last_day=""
+    while true; do
+        if [ "$(date -u +%H:%M)" = "$BACKUP_TIME" ] && [ "$(date -u +%Y-%m-%d)" != "$last_day" ]; then
+            last_day=$(date -u +%Y-%m-%d)
+            # A failed run is logged and marked for the health check; the schedule goes on.
+            (run_backup daily) || true
+        fi
+        sleep 20
+    done
+}
+
+restore_db() {
+    dump=${1:?usage: authentik-backup restore-db FILE}
+    [ -r "$dump" ] || fail "cannot read $dump"
+    pg_restore --list "$dump" >/dev/null || fail "$dump is not a readable pg_dump archive"
+    log "restoring $dump into ${PGDATABASE:?PGDATABASE must be set}"
+    # One transaction: a restore that fails half-way leaves the database as it was.
+    pg_restore --clean --if-exists --no-owner --exit-on-error --single-transaction --dbname="$PGDATABASE" "$dump" ||
+        fail "pg_restore failed; the database was left as it was"
+    log "database restored"
+}
+
+restore_files() {
+    archive=${1:?usage: authentik-backup restore-files FILE}
+    [ -r "$archive" ] || fail "cannot read $archive"
+    gzip -t "$archive" || fail "$archive is corrupt"
+    mkdir -p "$FILES_ROOT"
+    # Clear each top-level folder's contents, not the mount points themselves.
+    find "$FILES_ROOT" -mindepth 2 -maxdepth 2 -exec rm -rf {} +
+    tar -xzf "$archive" -C "$FILES_ROOT"
+    log "files restored into $FILES_ROOT"
+}
+
+command=${1:-}
+[ $# -gt 0 ] && shift
+case "$command" in
+run) run_backup "$@" ;;
+loop) loop ;;
+prune) prune ;;
+health) health ;;
+restore-db) restore_db "$@" ;;
+restore-files) restore_files "$@" ;;
+*)
+    echo "usage: authentik-backup run [LABEL] | loop | prune | health | restore-db FILE | restore-files FILE" >&2
+    exit 2
+    ;;
+esac

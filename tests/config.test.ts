@@ -1,0 +1,252 @@
+/**
+ * Config validation: every rule stops the real program with a message naming the key, the value and what is
+ * allowed, before a single resource is registered.
+ */
+import { ConfigError, parseStackConfig } from "../lib/config";
+import { lastRun, loadStackFile, runProgram, withOverrides } from "./harness";
+
+const local = loadStackFile("local");
+const localDocker = local.config["authentik-sso:docker"] as Record<string, unknown>;
+const localAuthentik = local.config["authentik-sso:authentik"] as Record<string, unknown>;
+
+const validProxmox = {
+    node: "pve",
+    ipv4: "192.168.10.20/24",
+    gateway: "192.168.10.1",
+    sshPublicKeys: ["ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIExampleKeyOnlyForTests operator@laptop"],
+    adminCidr: "192.168.10.0/24",
+};
+const validCloudflare = { accountId: "0123456789abcdef0123456789abcdef", zone: "example.com" };
+
+/** Server-side stacks do not publish a port; the local stack does. */
+const remoteDocker = { ...localDocker, publish: undefined, host: undefined };
+
+interface Case {
+    rule: string;
+    overrides: Record<string, unknown>;
+    /** Every fragment must appear in one line of the error. */
+    expected: string[];
+}
+
+const cases: Case[] = [
+    { rule: "domain is required", overrides: { domain: undefined }, expected: ["authentik-sso:domain", "got nothing", "is required (string)"] },
+    { rule: "domain must be a DNS name", overrides: { domain: "Auth Example" }, expected: ["authentik-sso:domain", '"Auth Example"', "lower-case DNS name"] },
+    {
+        rule: "unknown top-level keys are refused",
+        overrides: { dokcer: { host: "x" } },
+        expected: ["authentik-sso:dokcer", "not a known setting", "docker"],
+    },
+    {
+        rule: "unknown nested keys are refused",
+        overrides: { docker: { ...localDocker, memroyMb: 2048 } },
+        expected: ["authentik-sso:docker.memroyMb", "not a known setting"],
+    },
+    {
+        rule: "version must be exact",
+        overrides: { authentik: { ...localAuthentik, version: "latest" } },
+        expected: ["authentik-sso:authentik.version", '"latest"', "exact release such as 2025.6.3"],
+    },
+    {
+        rule: "version must be in a supported line (too old)",
+        overrides: { authentik: { ...localAuthentik, version: "2025.4.1" } },
+        expected: ["authentik-sso:authentik.version", '"2025.4.1"', "2025.6, 2025.8, 2025.10, 2025.12, 2026.2, 2026.5, 2026.8"],
+    },
+    {
+        rule: "version must be in a supported line (too new)",
+        overrides: { authentik: { ...localAuthentik, version: "2026.11.0" } },
+        expected: ["authentik-sso:authentik.version", "release line 2026.11 is not supported"],
+    },
+    {
+        rule: "bootstrap e-mail must be an address",
+        overrides: { authentik: { ...localAuthentik, bootstrapEmail: "admin" } },
+        expected: ["authentik-sso:authentik.bootstrapEmail", '"admin"', "e-mail address"],
+    },
+    {
+        rule: "docker host must be a supported URL",
+        overrides: { docker: { ...localDocker, host: "docker.lan:2375" } },
+        expected: ["authentik-sso:docker.host", '"docker.lan:2375"', "unix:///path, ssh://user@host or tcp://host:port"],
+    },
+    {
+        rule: "subnet must be a private network CIDR",
+        overrides: { docker: { ...localDocker, subnet: "8.8.8.0/24" } },
+        expected: ["authentik-sso:docker.subnet", '"8.8.8.0/24"', "10.0.0.0/8, 172.16.0.0/12 or 192.168.0.0/16"],
+    },
+    {
+        rule: "subnet must have no host bits",
+        overrides: { docker: { ...localDocker, subnet: "172.28.53.7/24" } },
+        expected: ["authentik-sso:docker.subnet", "no host bits set"],
+    },
+    {
+        rule: "publish must be ip:port",
+        overrides: { docker: { ...localDocker, publish: "9000" } },
+        expected: ["authentik-sso:docker.publish", '"9000"', "ip:port"],
+    },
+    {
+        rule: "publish port must be in range",
+        overrides: { docker: { ...localDocker, publish: "127.0.0.1:70000" } },
+        expected: ["authentik-sso:docker.publish", "port from 1 to 65535"],
+    },
+    {
+        rule: "images must be pinned",
+        overrides: { docker: { ...localDocker, images: { postgresql: "postgres:latest" } } },
+        expected: ["authentik-sso:docker.images.postgresql", '"postgres:latest"', "not :latest"],
+    },
+    {
+        rule: "images must carry a tag",
+        overrides: { docker: { ...localDocker, images: { redis: "redis" } } },
+        expected: ["authentik-sso:docker.images.redis", "explicit tag"],
+    },
+    {
+        rule: "container memory limits must fit the memory budget",
+        overrides: { docker: { ...localDocker, memoryMb: 1024 } },
+        expected: ["authentik-sso:docker.memoryMb", "got 1024", "1472 MB", "postgresql 256", "server 576"],
+    },
+    {
+        rule: "a single container limit has a floor",
+        overrides: { docker: { ...localDocker, memoryLimitsMb: { server: 128 } } },
+        expected: ["authentik-sso:docker.memoryLimitsMb.server", "got 128", ">=384"],
+    },
+    {
+        rule: "SMTP TLS and SSL exclude each other",
+        overrides: { smtp: { host: "smtp.example.com", from: "auth@example.com", useTls: true, useSsl: true } },
+        expected: ["authentik-sso:smtp.useSsl", "exclude each other"],
+    },
+    {
+        rule: "SMTP username and password go together, and the password is never echoed",
+        overrides: { smtp: { host: "smtp.example.com", from: "auth@example.com", password: "hunter2-not-echoed" } },
+        expected: ["authentik-sso:smtp.password", "got [secret]", "set together"],
+    },
+    {
+        rule: "proxmox needs at least 2 cores",
+        overrides: { docker: remoteDocker, proxmox: { ...validProxmox, cores: 1 } },
+        expected: ["authentik-sso:proxmox.cores", "got 1", "at least 2"],
+    },
+    {
+        rule: "proxmox needs at least 2048 MB",
+        overrides: { docker: { ...remoteDocker, memoryMb: 1024, memoryLimitsMb: { server: 384, worker: 384, postgresql: 128, redis: 32, backup: 32 } }, proxmox: { ...validProxmox, memoryMb: 1536 } },
+        expected: ["authentik-sso:proxmox.memoryMb", "got 1536", "at least 2048 MB"],
+    },
+    {
+        rule: "proxmox memory must hold the containers and the OS",
+        overrides: { docker: { ...remoteDocker, memoryMb: 1800 }, proxmox: validProxmox },
+        expected: ["authentik-sso:proxmox.memoryMb", "got 2048", "1536 MB for containers", "at least 2312"],
+    },
+    {
+        rule: "the VM address must be in its gateway's network",
+        overrides: { docker: remoteDocker, proxmox: { ...validProxmox, gateway: "192.168.11.1" } },
+        expected: ["authentik-sso:proxmox.ipv4", '"192.168.10.20/24"', "gateway 192.168.11.1"],
+    },
+    {
+        rule: "the VM address needs a prefix",
+        overrides: { docker: remoteDocker, proxmox: { ...validProxmox, ipv4: "192.168.10.20" } },
+        expected: ["authentik-sso:proxmox.ipv4", "with a prefix"],
+    },
+    {
+        rule: "the Docker subnet must not overlap the VM's LAN",
+        overrides: { docker: { ...remoteDocker, subnet: "192.168.10.0/24" }, proxmox: validProxmox },
+        expected: ["authentik-sso:docker.subnet", "overlaps the VM's network"],
+    },
+    {
+        rule: "docker.host cannot be used with a proxmox VM",
+        overrides: { docker: { ...remoteDocker, host: "ssh://someone@elsewhere" }, proxmox: validProxmox },
+        expected: ["authentik-sso:docker.host", "must not be set with proxmox"],
+    },
+    {
+        rule: "proxmox needs an SSH key",
+        overrides: { docker: remoteDocker, proxmox: { ...validProxmox, sshPublicKeys: [] } },
+        expected: ["authentik-sso:proxmox.sshPublicKeys", "at least one OpenSSH public key"],
+    },
+    {
+        rule: "proxmox admin CIDR must be a network",
+        overrides: { docker: remoteDocker, proxmox: { ...validProxmox, adminCidr: "192.168.10.7/24" } },
+        expected: ["authentik-sso:proxmox.adminCidr", "no host bits set"],
+    },
+    {
+        rule: "the domain must lie in the Cloudflare zone",
+        overrides: { domain: "auth.example.org", docker: remoteDocker, cloudflare: validCloudflare },
+        expected: ["authentik-sso:domain", '"auth.example.org"', "outside the Cloudflare zone example.com"],
+    },
+    {
+        rule: "no published port behind the tunnel",
+        overrides: { domain: "auth.example.com", cloudflare: validCloudflare },
+        expected: ["authentik-sso:docker.publish", '"127.0.0.1:9000"', "publishes no host port"],
+    },
+    {
+        rule: "Cloudflare ids are 32 hex characters",
+        overrides: { domain: "auth.example.com", docker: remoteDocker, cloudflare: { ...validCloudflare, accountId: "abc" } },
+        expected: ["authentik-sso:cloudflare.accountId", '"abc"', "32-character hex account id"],
+    },
+    {
+        rule: "connectors between 1 and 4",
+        overrides: { domain: "auth.example.com", docker: remoteDocker, cloudflare: { ...validCloudflare, connectors: 0 } },
+        expected: ["authentik-sso:cloudflare.connectors", "got 0", ">=1"],
+    },
+    {
+        rule: "backup time is HH:MM",
+        overrides: { backup: { time: "3am" } },
+        expected: ["authentik-sso:backup.time", '"3am"', "HH:MM"],
+    },
+    {
+        rule: "backup retention is at least a day",
+        overrides: { backup: { retentionDays: 0 } },
+        expected: ["authentik-sso:backup.retentionDays", "got 0", ">=1"],
+    },
+    {
+        rule: "backup folder is absolute",
+        overrides: { backup: { hostPath: "backups" } },
+        expected: ["authentik-sso:backup.hostPath", '"backups"', "absolute path"],
+    },
+    {
+        rule: "an object key set to plain text is refused",
+        overrides: { docker: "unix:///var/run/docker.sock" },
+        expected: ["authentik-sso:docker", "not a structured value"],
+    },
+];
+
+describe("config validation stops the program before any resource exists", () => {
+    test.each(cases)("$rule", async ({ overrides, expected }) => {
+        const config = withOverrides(local, overrides);
+        let error: unknown;
+        try {
+            await runProgram({ stack: "local", config });
+        } catch (caught) {
+            error = caught;
+        }
+        expect(error).toBeInstanceOf(ConfigError);
+        const lines = (error as ConfigError).problems;
+        expect(lines.some((line) => expected.every((fragment) => line.includes(fragment)))).toBe(true);
+        expect(lastRun.resources).toEqual([]);
+    });
+
+    test("every problem is reported at once", () => {
+        expect.assertions(2);
+        try {
+            parseStackConfig({ domain: "BAD", authentik: { bootstrapEmail: "x", version: "1" } });
+        } catch (caught) {
+            const problems = (caught as ConfigError).problems;
+            expect(problems.map((line) => line.split(":").slice(0, 2).join(":"))).toEqual(
+                expect.arrayContaining(["authentik-sso:domain", "authentik-sso:authentik.version", "authentik-sso:authentik.bootstrapEmail"]),
+            );
+            expect((caught as Error).message).toMatch(/^Invalid configuration for stack \(nothing was created\)/);
+        }
+    });
+
+    test("secret values never appear in error messages", () => {
+        expect.assertions(1);
+        try {
+            parseStackConfig({ domain: "auth.example.com", authentik: { bootstrapEmail: "a@example.com" }, smtp: { host: "smtp.example.com", from: "a@example.com", password: 42 } });
+        } catch (caught) {
+            expect((caught as Error).message).not.toContain("42");
+        }
+    });
+
+    test("defaults are filled in", () => {
+        const config = parseStackConfig({ domain: "auth.example.com", authentik: { bootstrapEmail: "a@example.com" } });
+        expect(config.authentik.version).toBe("2025.6.3");
+        expect(config.docker.host).toBeUndefined();
+        expect(config.docker).toMatchObject({ subnet: "172.28.53.0/24", memoryMb: 1536, namePrefix: "authentik" });
+        expect(config.docker.memoryLimitsMb).toEqual({ postgresql: 256, redis: 64, server: 576, worker: 512, cloudflared: 64, backup: 64 });
+        expect(config.protect).toEqual({ vm: false, database: false, secretKey: false });
+        expect(config.backup).toEqual({ enabled: true, time: "03:00", retentionDays: 7, hostPath: "/var/backups/authentik" });
+    });
+});

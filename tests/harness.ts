@@ -1,0 +1,416 @@
+/**
+ * Runs the real program (index.ts) under Pulumi's mocks and records every resource registration as the engine
+ * would see it: type, name, inputs (and which are secret), parent, provider, options and dependencies.
+ *
+ * Pulumi's mocks hand `newResource` neither parents nor dependencies, so the recorder wraps the mock monitor's
+ * `registerResource` and reads them from the raw request.
+ */
+import * as crypto from "crypto";
+import * as fs from "fs";
+import * as path from "path";
+import * as pulumi from "@pulumi/pulumi";
+import { parse as parseYaml } from "yaml";
+
+/** The marker Pulumi uses to wrap secret values on the wire. */
+const SIG_KEY = "4dabf18193072939515e22adb298388d";
+const SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270";
+const RESOURCE_SIG = "5cf8f73096256a8f31e491e813e4eb8e";
+
+export const REPO_ROOT = path.resolve(__dirname, "..");
+export const PROJECT = "authentik-sso";
+
+export interface RecordedResource {
+    type: string;
+    name: string;
+    urn: string;
+    custom: boolean;
+    /** Inputs with secrets unwrapped; see secretPaths for which ones were secret. */
+    inputs: Record<string, unknown>;
+    /** Dotted paths of inputs that were sent as secrets. */
+    secretPaths: string[];
+    parent: string;
+    /** Provider reference ("urn::id"), empty for default providers. */
+    provider: string;
+    /** Explicit providers given to a component, by package. */
+    providers: Record<string, string>;
+    protect: boolean;
+    deleteBeforeReplace: boolean;
+    retainOnDelete: boolean;
+    ignoreChanges: string[];
+    replaceOnChanges: string[];
+    additionalSecretOutputs: string[];
+    /** Every URN this resource depends on, explicit (dependsOn) or through the outputs it consumes. */
+    dependencies: string[];
+    propertyDependencies: Record<string, string[]>;
+    customTimeouts: { create?: string; update?: string; delete?: string };
+}
+
+export interface RecordedInvoke {
+    token: string;
+    args: Record<string, unknown>;
+}
+
+export interface ProgramRun {
+    resources: RecordedResource[];
+    outputs: Record<string, { value: unknown; secret: boolean }>;
+    invokes: RecordedInvoke[];
+    /** Plain-text values of every generated or configured secret the run saw. */
+    secretValues: string[];
+}
+
+export interface StackConfigInput {
+    /** Config as it appears in a stack file, keys with or without the project prefix. */
+    config: Record<string, unknown>;
+    /** Fully qualified keys that hold secrets. */
+    secretKeys: string[];
+    /** Plain-text values standing in for `secure:` values. */
+    secretValues: string[];
+}
+
+export interface RunOptions {
+    stack: string;
+    config: StackConfigInput;
+    preview?: boolean;
+    /** Outputs the stack had after its last update (what a StackReference to itself returns). */
+    previousOutputs?: Record<string, unknown>;
+}
+
+/** Deterministic fake values, so two runs with the same config register identical inputs. */
+function fakeHex(seed: string, length: number): string {
+    return crypto.createHash("sha256").update(seed).digest("hex").repeat(4).slice(0, length);
+}
+
+export function mockSecretValue(name: string, length: number): string {
+    const base = `MOCKSECRET${fakeHex(name, 64)}`;
+    return base.repeat(Math.ceil(length / base.length)).slice(0, length);
+}
+
+interface MockState {
+    secretValues: Set<string>;
+    invokes: RecordedInvoke[];
+    previousOutputs: Record<string, unknown>;
+}
+
+function mockOutputs(args: pulumi.runtime.MockResourceArgs, state: MockState): { id: string; state: Record<string, unknown> } {
+    const inputs = args.inputs as Record<string, unknown>;
+    const id = `${args.name}-id`;
+    switch (args.type) {
+        case "random:index/randomPassword:RandomPassword": {
+            const value = mockSecretValue(args.name, Number(inputs.length));
+            state.secretValues.add(value);
+            // The real provider marks result secret (additionalSecretOutputs); mocks ignore that, so do it here.
+            return { id, state: { ...inputs, result: pulumi.secret(value), bcryptHash: pulumi.secret(`$2a$10$${value}`) } };
+        }
+        case "random:index/randomBytes:RandomBytes": {
+            const value = Buffer.from(fakeHex(args.name, Number(inputs.length) * 2), "hex").toString("base64");
+            state.secretValues.add(value);
+            return { id, state: { ...inputs, base64: pulumi.secret(value), hex: pulumi.secret(fakeHex(args.name, Number(inputs.length) * 2)) } };
+        }
+        case "docker:index/remoteImage:RemoteImage":
+            return { id: `sha256:${fakeHex(String(inputs.name), 64)}`, state: { ...inputs, imageId: `sha256:${fakeHex(String(inputs.name), 64)}`, repoDigest: `${String(inputs.name).split(":")[0]}@sha256:${fakeHex(String(inputs.name), 64)}` } };
+        case "cloudflare:index/zeroTrustTunnelCloudflared:ZeroTrustTunnelCloudflared": {
+            const hex = fakeHex(args.name, 32);
+            const tunnelId = `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20, 32)}`;
+            return { id: tunnelId, state: { ...inputs } };
+        }
+        case "pulumi:pulumi:StackReference":
+            return { id: String(inputs.name), state: { ...inputs, outputs: state.previousOutputs, secretOutputNames: [] } };
+        case "proxmoxve:index/vmLegacy:VmLegacy":
+            return { id: String(typeof inputs.vmId === "number" ? inputs.vmId : 100), state: { ...inputs, vmId: inputs.vmId ?? 100 } };
+        case "command:remote:Command":
+            return { id, state: { ...inputs, stdout: "ready", stderr: "" } };
+        default:
+            return { id, state: { ...inputs } };
+    }
+}
+
+function mockCall(args: pulumi.runtime.MockCallArgs, state: MockState): Record<string, unknown> {
+    state.invokes.push({ token: args.token, args: args.inputs as Record<string, unknown> });
+    switch (args.token) {
+        case "cloudflare:index/getZeroTrustTunnelCloudflaredToken:getZeroTrustTunnelCloudflaredToken": {
+            const token = `MOCKTOKEN${fakeHex(JSON.stringify(args.inputs), 64)}`;
+            state.secretValues.add(token);
+            return { ...args.inputs, token };
+        }
+        case "cloudflare:index/getZone:getZone": {
+            const filter = (args.inputs as { filter?: { name?: string } }).filter;
+            return { ...args.inputs, zoneId: fakeHex(filter?.name ?? "zone", 32), name: filter?.name ?? "" };
+        }
+        default:
+            // Nothing is silently faked: a new data source needs a mock here first.
+            throw new Error(`unexpected invoke ${args.token}`);
+    }
+}
+
+/** Unwraps secret and resource-reference markers, noting the paths that were secret. */
+function unwrap(value: unknown, at: string, secretPaths: string[]): unknown {
+    if (Array.isArray(value)) {
+        return value.map((item, index) => unwrap(item, `${at}[${index}]`, secretPaths));
+    }
+    if (value !== null && typeof value === "object") {
+        const record = value as Record<string, unknown>;
+        if (record[SIG_KEY] === SECRET_SIG) {
+            secretPaths.push(at);
+            return unwrap(record.value, at, []);
+        }
+        if (record[SIG_KEY] === RESOURCE_SIG) {
+            return record.urn;
+        }
+        return Object.fromEntries(Object.entries(record).map(([key, item]) => [key, unwrap(item, at ? `${at}.${key}` : key, secretPaths)]));
+    }
+    return value;
+}
+
+/* eslint-disable @typescript-eslint/no-explicit-any -- the monitor request is a generated protobuf class. */
+function record(req: any, urn: string): RecordedResource {
+    const secretPaths: string[] = [];
+    const inputs = unwrap(req.getObject()?.toJavaScript() ?? {}, "", secretPaths) as Record<string, unknown>;
+    const propertyDependencies: Record<string, string[]> = {};
+    req.getPropertydependenciesMap().forEach((deps: any, key: string) => {
+        propertyDependencies[key] = deps.getUrnsList();
+    });
+    const providers: Record<string, string> = {};
+    req.getProvidersMap().forEach((ref: string, pkg: string) => {
+        providers[pkg] = ref;
+    });
+    const timeouts = req.getCustomtimeouts();
+    const dependencies = new Set<string>(req.getDependenciesList());
+    Object.values(propertyDependencies).forEach((deps) => deps.forEach((dep) => dependencies.add(dep)));
+    return {
+        type: req.getType(),
+        name: req.getName(),
+        urn,
+        custom: req.getCustom(),
+        inputs,
+        secretPaths,
+        parent: req.getParent(),
+        provider: req.getProvider(),
+        providers,
+        protect: req.getProtect() === true,
+        deleteBeforeReplace: req.getDeletebeforereplace(),
+        retainOnDelete: req.getRetainondelete() === true,
+        ignoreChanges: req.getIgnorechangesList(),
+        replaceOnChanges: req.getReplaceonchangesList(),
+        additionalSecretOutputs: req.getAdditionalsecretoutputsList(),
+        dependencies: [...dependencies],
+        propertyDependencies,
+        customTimeouts: timeouts ? { create: timeouts.getCreate(), update: timeouts.getUpdate(), delete: timeouts.getDelete() } : {},
+    };
+}
+
+/** Reads (StackReference, get functions of resources) carry fewer options than registrations. */
+function recordRead(req: any, urn: string): RecordedResource {
+    const secretPaths: string[] = [];
+    return {
+        type: req.getType(),
+        name: req.getName(),
+        urn,
+        custom: true,
+        inputs: unwrap(req.getProperties()?.toJavaScript() ?? {}, "", secretPaths) as Record<string, unknown>,
+        secretPaths,
+        parent: req.getParent(),
+        provider: req.getProvider(),
+        providers: {},
+        protect: false,
+        deleteBeforeReplace: false,
+        retainOnDelete: false,
+        ignoreChanges: [],
+        replaceOnChanges: [],
+        additionalSecretOutputs: req.getAdditionalsecretoutputsList(),
+        dependencies: req.getDependenciesList(),
+        propertyDependencies: {},
+        customTimeouts: {},
+    };
+}
+
+async function settle(value: unknown): Promise<{ value: unknown; secret: boolean }> {
+    if (pulumi.Output.isInstance(value)) {
+        const output = value as any;
+        const [resolved, secret] = await Promise.all([output.promise(), output.isSecret]);
+        const inner = await settle(resolved);
+        return { value: inner.value, secret: secret || inner.secret };
+    }
+    if (Array.isArray(value)) {
+        const items = await Promise.all(value.map(settle));
+        return { value: items.map((item) => item.value), secret: items.some((item) => item.secret) };
+    }
+    if (value !== null && typeof value === "object") {
+        const entries = await Promise.all(Object.entries(value).map(async ([key, item]) => [key, await settle(item)] as const));
+        return { value: Object.fromEntries(entries.map(([key, item]) => [key, item.value])), secret: entries.some(([, item]) => item.secret) };
+    }
+    return { value, secret: false };
+}
+
+/** Runs index.ts once. A run that throws rejects with the program's error; `lastRun` still holds what was recorded. */
+export async function runProgram(options: RunOptions): Promise<ProgramRun> {
+    const state: MockState = { secretValues: new Set(options.config.secretValues), invokes: [], previousOutputs: options.previousOutputs ?? {} };
+    const resources: RecordedResource[] = [];
+    lastRun = { resources, invokes: state.invokes };
+    await pulumi.runtime.setMocks(
+        {
+            newResource: (args) => mockOutputs(args, state),
+            call: (args) => mockCall(args, state),
+        },
+        PROJECT,
+        options.stack,
+        options.preview ?? false,
+        // The local backend's organization name.
+        "organization",
+    );
+    const monitor = pulumi.runtime.getMonitor() as any;
+    const register = monitor.registerResource.bind(monitor);
+    monitor.registerResource = (req: any, callback: (err: unknown, resp: any) => void) => {
+        register(req, (err: unknown, resp: any) => {
+            if (!err) {
+                resources.push(record(req, resp.getUrn()));
+            }
+            callback(err, resp);
+        });
+    };
+    const readResource = monitor.readResource.bind(monitor);
+    monitor.readResource = (req: any, callback: (err: unknown, resp: any) => void) => {
+        readResource(req, (err: unknown, resp: any) => {
+            if (!err) {
+                resources.push(recordRead(req, resp.getUrn()));
+            }
+            callback(err, resp);
+        });
+    };
+    const allConfig: Record<string, string> = {};
+    for (const [key, value] of Object.entries(options.config.config)) {
+        const fullKey = key.includes(":") ? key : `${PROJECT}:${key}`;
+        allConfig[fullKey] = typeof value === "string" ? value : JSON.stringify(value);
+    }
+    pulumi.runtime.setAllConfig(allConfig, options.config.secretKeys);
+
+    // Required here rather than imported at the top: index.ts must load after the mocks are in place.
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const program = require("../index") as { default: () => Promise<Record<string, unknown>> };
+    const exported = await program.default();
+    const outputs: ProgramRun["outputs"] = {};
+    for (const [key, value] of Object.entries(exported)) {
+        outputs[key] = await settle(value);
+    }
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const settings: any = require("@pulumi/pulumi/runtime/settings");
+    await settings.waitForRPCs();
+    return { resources, outputs, invokes: state.invokes, secretValues: [...state.secretValues] };
+}
+/* eslint-enable @typescript-eslint/no-explicit-any */
+
+export let lastRun: { resources: RecordedResource[]; invokes: RecordedInvoke[] } = { resources: [], invokes: [] };
+
+/** Stack names with a Pulumi.<stack>.yaml in the repository. */
+export function stackNames(): string[] {
+    return fs
+        .readdirSync(REPO_ROOT)
+        .map((file) => /^Pulumi\.([a-z0-9-]+)\.yaml$/.exec(file)?.[1])
+        .filter((name): name is string => name !== undefined)
+        .sort();
+}
+
+/**
+ * Reads a stack file the way the Pulumi CLI hands it to the program: every `secure:` value is replaced by a
+ * recognisable stand-in (the real ciphertext can't be decrypted here) and its top-level key is marked secret.
+ */
+export function loadStackFile(stack: string): StackConfigInput {
+    const document = parseYaml(fs.readFileSync(path.join(REPO_ROOT, `Pulumi.${stack}.yaml`), "utf8")) as { config?: Record<string, unknown> };
+    const secretKeys: string[] = [];
+    const secretValues: string[] = [];
+    const replaceSecure = (value: unknown, key: string, at: string): unknown => {
+        if (Array.isArray(value)) {
+            return value.map((item, index) => replaceSecure(item, key, `${at}[${index}]`));
+        }
+        if (value !== null && typeof value === "object") {
+            const record = value as Record<string, unknown>;
+            if (typeof record.secure === "string" && Object.keys(record).length === 1) {
+                const standIn = `MOCKCONFIGSECRET-${fakeHex(`${stack}/${at}`, 24)}`;
+                if (!secretKeys.includes(key)) {
+                    secretKeys.push(key);
+                }
+                secretValues.push(standIn);
+                return standIn;
+            }
+            return Object.fromEntries(Object.entries(record).map(([child, item]) => [child, replaceSecure(item, key, `${at}.${child}`)]));
+        }
+        return value;
+    };
+    const config: Record<string, unknown> = {};
+    for (const [key, value] of Object.entries(document.config ?? {})) {
+        config[key] = replaceSecure(value, key, key);
+    }
+    return { config, secretKeys, secretValues };
+}
+
+/** A stack file's config with some values replaced, e.g. withOverrides(base, { "authentik-sso:docker": {...} }). */
+export function withOverrides(base: StackConfigInput, overrides: Record<string, unknown>, extraSecrets: { keys?: string[]; values?: string[] } = {}): StackConfigInput {
+    const config = { ...base.config };
+    for (const [key, value] of Object.entries(overrides)) {
+        const fullKey = key.includes(":") ? key : `${PROJECT}:${key}`;
+        if (value === undefined) {
+            delete config[fullKey];
+        } else {
+            config[fullKey] = value;
+        }
+    }
+    return {
+        config,
+        secretKeys: [...base.secretKeys, ...(extraSecrets.keys ?? [])],
+        secretValues: [...base.secretValues, ...(extraSecrets.values ?? [])],
+    };
+}
+
+// ---- queries over a run ----
+
+export function ofType(run: ProgramRun, type: string): RecordedResource[] {
+    return run.resources.filter((resource) => resource.type === type);
+}
+
+export function byName(run: ProgramRun, name: string): RecordedResource {
+    const found = run.resources.filter((resource) => resource.name === name);
+    if (found.length !== 1) {
+        throw new Error(`expected one resource named ${name}, found ${found.length}: ${run.resources.map((resource) => resource.name).join(", ")}`);
+    }
+    return found[0] as RecordedResource;
+}
+
+export function findByName(run: ProgramRun, name: string): RecordedResource | undefined {
+    return run.resources.find((resource) => resource.name === name);
+}
+
+/** Every resource `resource` depends on, directly or through other resources and component parents. */
+export function transitiveDependencies(run: ProgramRun, resource: RecordedResource): Set<string> {
+    const byUrn = new Map(run.resources.map((item) => [item.urn, item]));
+    const childrenOf = new Map<string, RecordedResource[]>();
+    for (const item of run.resources) {
+        childrenOf.set(item.parent, [...(childrenOf.get(item.parent) ?? []), item]);
+    }
+    const seen = new Set<string>();
+    const visit = (urn: string) => {
+        if (seen.has(urn)) {
+            return;
+        }
+        seen.add(urn);
+        const item = byUrn.get(urn);
+        if (!item) {
+            return;
+        }
+        // Depending on a component means depending on everything inside it.
+        (childrenOf.get(urn) ?? []).forEach((child) => visit(child.urn));
+        item.dependencies.forEach(visit);
+        if (item.provider) {
+            visit(item.provider.split("::").slice(0, -1).join("::"));
+        }
+    };
+    resource.dependencies.forEach(visit);
+    if (resource.provider) {
+        visit(resource.provider.split("::").slice(0, -1).join("::"));
+    }
+    return seen;
+}
+
+/** The env list of a container as KEY → value. */
+export function envOf(resource: RecordedResource): Record<string, string> {
+    const envs = (resource.inputs.envs as string[] | undefined) ?? [];
+    return Object.fromEntries(envs.map((entry) => [entry.slice(0, entry.indexOf("=")), entry.slice(entry.indexOf("=") + 1)]));
+}
