@@ -285,7 +285,7 @@ export function planAuthentik(config: StackConfig): AuthentikPlan {
         volumes,
         services,
         url: publicUrl(config),
-        internalUrl: `http://server:${SERVER_HTTP_PORT}`,
+        internalUrl: `http://${prefix}-server:${SERVER_HTTP_PORT}`,
         adminUser: ADMIN_USER,
     };
 }

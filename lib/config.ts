@@ -177,17 +177,31 @@ const protectSchema = z
 
 const cloudImageSchema = z
     .strictObject({
-        url: z.url({ protocol: /^https$/ }).default("https://cloud.debian.org/images/cloud/bookworm/latest/debian-12-genericcloud-amd64.qcow2"),
-        /** Expected checksum of the file; strongly recommended with a fixed URL. */
+        /** Which generic cloud image: Debian 12 or Ubuntu 24.04 LTS. Sets the default URL and Docker's apt repository. */
+        distro: z.enum(["debian", "ubuntu"]).default("debian"),
+        /** Download URL; defaults to the distro's current generic cloud image. */
+        url: z.url({ protocol: /^https$/ }).optional(),
+        /** Expected checksum of the file; strongly recommended with a dated URL. */
         checksum: z.string().regex(/^[a-f0-9]{64}([a-f0-9]{64})?$/, "must be a hex sha256 or sha512 digest").optional(),
         checksumAlgorithm: z.enum(["sha256", "sha512"]).default("sha512"),
-        /** File name on the datastore; must end in .qcow2, .img or .raw. */
+        /** File name on the datastore; must end in .qcow2, .raw or .vmdk for the "import" content type. */
         fileName: z
             .string()
-            .regex(/^[A-Za-z0-9._-]+\.(qcow2|img|raw)$/, "must be a file name ending in .qcow2, .img or .raw")
-            .default("debian-12-genericcloud-amd64.qcow2"),
+            .regex(/^[A-Za-z0-9._-]+\.(qcow2|raw|vmdk)$/, "must be a file name ending in .qcow2, .raw or .vmdk")
+            .optional(),
+    })
+    .superRefine((image, ctx) => {
+        if (image.checksum !== undefined && image.checksum.length !== (image.checksumAlgorithm === "sha256" ? 64 : 128)) {
+            ctx.addIssue({ code: "custom", path: ["checksum"], message: `must be a ${image.checksumAlgorithm} digest (${image.checksumAlgorithm === "sha256" ? 64 : 128} hex characters)` });
+        }
     })
     .prefault({});
+
+/** The generic cloud images the project knows; a stack can point `proxmox.image.url` elsewhere. */
+export const CLOUD_IMAGES = {
+    debian: { url: "https://cloud.debian.org/images/cloud/bookworm/latest/debian-12-genericcloud-amd64.qcow2", fileName: "debian-12-genericcloud-amd64.qcow2" },
+    ubuntu: { url: "https://cloud-images.ubuntu.com/noble/current/noble-server-cloudimg-amd64.img", fileName: "noble-server-cloudimg-amd64.qcow2" },
+} as const;
 
 const proxmoxSchema = z.strictObject({
     /** Proxmox node that runs the VM. */

@@ -1,0 +1,73 @@
+import * as cloudflare from "@pulumi/cloudflare";
+import * as pulumi from "@pulumi/pulumi";
+import * as random from "@pulumi/random";
+import { IngressRule, cnameTarget } from "../lib/tunnelPlan";
+
+export interface CloudflareTunnelArgs {
+    accountId: string;
+    /** Zone id; resolve a zone name with cloudflare.getZoneOutput first. */
+    zoneId: pulumi.Input<string>;
+    tunnelName: string;
+    /** Public hostname, e.g. auth.example.com: gets a proxied CNAME to the tunnel. */
+    hostname: string;
+    /** Ingress rules from `planIngress`, catch-all last. */
+    ingress: IngressRule[];
+    /** Shown on the DNS record in Cloudflare's dashboard. */
+    comment: string;
+}
+
+/**
+ * A remotely managed Cloudflare Tunnel, its ingress configuration and the proxied DNS record that points the
+ * public hostname at it. Nothing here depends on the Docker host, so it is all created while the VM boots.
+ */
+export class CloudflareTunnel extends pulumi.ComponentResource {
+    public readonly tunnel: cloudflare.ZeroTrustTunnelCloudflared;
+    public readonly config: cloudflare.ZeroTrustTunnelCloudflaredConfig;
+    public readonly dnsRecord: cloudflare.DnsRecord;
+    public readonly tunnelId: pulumi.Output<string>;
+    /** The connector token (secret). */
+    public readonly token: pulumi.Output<string>;
+
+    constructor(name: string, args: CloudflareTunnelArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("authentik-sso:cloudflare:Tunnel", name, {}, opts);
+
+        // Generated once and kept in state as a secret: the tunnel secret is write-only and changing it replaces
+        // the tunnel.
+        const secret = new random.RandomBytes(`${name}-secret`, { length: 32 }, { parent: this });
+
+        this.tunnel = new cloudflare.ZeroTrustTunnelCloudflared(
+            `${name}-tunnel`,
+            { accountId: args.accountId, name: args.tunnelName, configSrc: "cloudflare", tunnelSecret: pulumi.secret(secret.base64) },
+            { parent: this },
+        );
+        this.tunnelId = this.tunnel.id;
+
+        this.config = new cloudflare.ZeroTrustTunnelCloudflaredConfig(
+            `${name}-config`,
+            { accountId: args.accountId, tunnelId: this.tunnel.id, config: { ingresses: args.ingress } },
+            { parent: this },
+        );
+
+        this.dnsRecord = new cloudflare.DnsRecord(
+            `${name}-dns`,
+            {
+                zoneId: args.zoneId,
+                name: args.hostname,
+                type: "CNAME",
+                content: this.tunnel.id.apply(cnameTarget),
+                proxied: true,
+                // 1 means automatic, the only TTL Cloudflare allows for proxied records.
+                ttl: 1,
+                comment: args.comment,
+            },
+            { parent: this },
+        );
+
+        // The data source does not mark the token secret; it lets anyone run connectors for this tunnel.
+        this.token = pulumi.secret(
+            cloudflare.getZeroTrustTunnelCloudflaredTokenOutput({ accountId: args.accountId, tunnelId: this.tunnel.id }, { parent: this }).token,
+        );
+
+        this.registerOutputs({ tunnelId: this.tunnelId, hostname: this.dnsRecord.name });
+    }
+}

@@ -1,0 +1,141 @@
+import * as proxmoxve from "@muhlba91/pulumi-proxmoxve";
+import * as pulumi from "@pulumi/pulumi";
+import { CLOUD_IMAGES, ProxmoxConfig } from "../lib/config";
+
+export interface ProxmoxVmArgs {
+    /** Validated `authentik-sso:proxmox` settings. */
+    proxmox: ProxmoxConfig;
+    /** VM name (also its hostname). */
+    vmName: string;
+    /** Rendered cloud-init user-data (`renderCloudInit`). Bootstrap only: later changes do not touch the VM. */
+    userData: string;
+    /** Protect the VM from deletion and replacement, in Pulumi and in Proxmox. */
+    protect: boolean;
+    /** Written into the VM's description, so the Proxmox UI says what manages it. */
+    managedBy: string;
+}
+
+/**
+ * A Proxmox VE VM from a generic cloud image, bootstrapped by a cloud-init snippet, with the Proxmox firewall
+ * letting in SSH from the admin network and nothing else.
+ */
+export class ProxmoxVm extends pulumi.ComponentResource {
+    public readonly vm: proxmoxve.VmLegacy;
+    public readonly vmId: pulumi.Output<number>;
+    /** The VM's static address, without prefix: what SSH and the Docker provider connect to. */
+    public readonly address: string;
+
+    constructor(name: string, args: ProxmoxVmArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("authentik-sso:proxmox:Vm", name, {}, opts);
+        const { proxmox } = args;
+        const preset = CLOUD_IMAGES[proxmox.image.distro];
+
+        const image = new proxmoxve.download.File(
+            `${name}-image`,
+            {
+                nodeName: proxmox.node,
+                datastoreId: proxmox.imageDatastore,
+                // "import" lets the disk be created with importFrom (Proxmox VE 8.4 and later).
+                contentType: "import",
+                url: proxmox.image.url ?? preset.url,
+                fileName: proxmox.image.fileName ?? preset.fileName,
+                ...(proxmox.image.checksum !== undefined ? { checksum: proxmox.image.checksum, checksumAlgorithm: proxmox.image.checksumAlgorithm } : {}),
+                // A newer upstream image must not churn the file on every update; new VMs get it on replacement.
+                overwrite: false,
+            },
+            { parent: this },
+        );
+
+        const snippet = new proxmoxve.FileLegacy(
+            `${name}-user-data`,
+            {
+                nodeName: proxmox.node,
+                datastoreId: proxmox.snippetsDatastore,
+                contentType: "snippets",
+                sourceRaw: { fileName: `${args.vmName}-user-data.yaml`, data: args.userData },
+            },
+            {
+                parent: this,
+                // cloud-init is bootstrap only: a changed user-data must not rewrite the snippet under a running VM
+                // or replace the VM (bpg#2901, #1622). README "Changing cloud-init" says how a change gets there.
+                ignoreChanges: ["sourceRaw"],
+            },
+        );
+
+        const [address] = proxmox.ipv4.split("/") as [string];
+        this.address = address;
+
+        this.vm = new proxmoxve.VmLegacy(
+            `${name}-vm`,
+            {
+                nodeName: proxmox.node,
+                ...(proxmox.vmId !== undefined ? { vmId: proxmox.vmId } : {}),
+                name: args.vmName,
+                description: `authentik single sign-on. Managed by Pulumi (${args.managedBy}); change it there, not here.`,
+                tags: [...proxmox.tags].sort(),
+                onBoot: proxmox.onBoot,
+                started: true,
+                protection: args.protect,
+                // The guest agent is installed by cloud-init; enabled without it, every update would hang (muhlba91#326).
+                agent: { enabled: true, timeout: "15m", trim: true },
+                cpu: { cores: proxmox.cores, sockets: 1, type: proxmox.cpuType },
+                // No ballooning: the containers' memory limits assume the whole amount is there.
+                memory: { dedicated: proxmox.memoryMb, floating: 0 },
+                operatingSystem: { type: "l26" },
+                scsiHardware: "virtio-scsi-single",
+                disks: [
+                    {
+                        interface: "scsi0",
+                        datastoreId: proxmox.datastore,
+                        importFrom: image.id,
+                        size: proxmox.diskGb,
+                        discard: "on",
+                        iothread: true,
+                        ssd: true,
+                    },
+                ],
+                networkDevices: [{ bridge: proxmox.bridge, model: "virtio", firewall: true, ...(proxmox.vlanId !== undefined ? { vlanId: proxmox.vlanId } : {}) }],
+                // Generic cloud images log to the serial console.
+                serialDevices: [{ device: "socket" }],
+                initialization: {
+                    datastoreId: proxmox.datastore,
+                    ipConfigs: [{ ipv4: { address: proxmox.ipv4, gateway: proxmox.gateway } }],
+                    dns: { servers: [...proxmox.dns] },
+                    userDataFileId: snippet.id,
+                },
+                stopOnDestroy: true,
+            },
+            // protect: the VM holds the database volume; `pulumi destroy` must stop here unless unprotected first.
+            { parent: this, protect: args.protect },
+        );
+        this.vmId = this.vm.vmId;
+
+        const firewallOptions = new proxmoxve.firewall.OptionsLegacy(
+            `${name}-firewall-options`,
+            { nodeName: proxmox.node, vmId: this.vm.vmId, enabled: true, inputPolicy: "DROP", outputPolicy: "ACCEPT", macfilter: true, dhcp: false, ndp: false, radv: false },
+            { parent: this },
+        );
+        new proxmoxve.firewall.RulesLegacy(
+            `${name}-firewall-rules`,
+            {
+                nodeName: proxmox.node,
+                vmId: this.vm.vmId,
+                rules: [
+                    {
+                        type: "in",
+                        action: "ACCEPT",
+                        proto: "tcp",
+                        dport: "22",
+                        source: proxmox.adminCidr,
+                        comment: "SSH from the admin network (operators, CI, the Docker provider)",
+                        enabled: true,
+                    },
+                ],
+            },
+            // The rules are only enforced once the options switch the firewall on with a DROP policy.
+            { parent: this, dependsOn: [firewallOptions] },
+        );
+
+        this.registerOutputs({ vmId: this.vmId, address: this.address });
+    }
+}

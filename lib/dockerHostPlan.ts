@@ -1,0 +1,34 @@
+/** How the stack reaches a Docker daemon over SSH and decides that it is ready. */
+
+/**
+ * Waits for cloud-init to finish and for Docker to answer. `cloud-init status --wait` exits 2 for "done with
+ * recoverable errors", which still leaves a working host.
+ */
+export function readinessScript(timeoutSeconds: number): string {
+    return [
+        "set -u",
+        `timeout ${timeoutSeconds} cloud-init status --wait >/dev/null; status=$?`,
+        'if [ "$status" -ne 0 ] && [ "$status" -ne 2 ]; then cloud-init status --long >&2; echo "cloud-init did not finish (exit $status)" >&2; exit 1; fi',
+        "for attempt in $(seq 1 30); do",
+        "  if sudo -n docker info >/dev/null 2>&1; then echo ready; exit 0; fi",
+        "  sleep 5",
+        "done",
+        'echo "docker did not answer after cloud-init finished" >&2',
+        "exit 1",
+    ].join("\n");
+}
+
+/**
+ * Options for the ssh client the Docker provider runs. accept-new trusts the VM's key on first contact and
+ * refuses a changed key later (after a VM replacement: `ssh-keygen -R <address>`).
+ */
+export function sshOptions(): string[] {
+    return [
+        "-o", "ConnectTimeout=10",
+        "-o", "ConnectionAttempts=6",
+        "-o", "ServerAliveInterval=15",
+        "-o", "ServerAliveCountMax=4",
+        "-o", "StrictHostKeyChecking=accept-new",
+        "-o", "BatchMode=yes",
+    ];
+}

@@ -1,0 +1,24 @@
+/** Real tools from Debian's packages that check real artifacts. CI installs them; elsewhere their tests are skipped. */
+import { spawnSync } from "child_process";
+
+export function hasCommand(command: string): boolean {
+    return spawnSync("sh", ["-c", `command -v ${command}`], { encoding: "utf8" }).status === 0;
+}
+
+/**
+ * A test that needs a Debian tool: skipped where the tool is missing, but under CI (CI=true) a missing tool fails
+ * the run instead of silently skipping the check.
+ */
+export function describeWithTool(command: string, name: string, body: () => void): void {
+    if (hasCommand(command)) {
+        describe(name, body);
+    } else if (process.env.CI === "true") {
+        describe(name, () => {
+            test(`${command} is installed (CI requires it: see .ci/run)`, () => {
+                throw new Error(`${command} is not installed; .ci/run installs it from Debian's packages`);
+            });
+        });
+    } else {
+        describe.skip(`${name} (needs ${command}; \`bash .ci/run\` installs it)`, body);
+    }
+}
