@@ -5,8 +5,8 @@
 # PostgreSQL client tools. POSIX sh only.
 #
 #   authentik-backup run [LABEL]        dump + archive now; prune only after both succeeded
-#   authentik-backup loop               take the pre-upgrade dump if AUTHENTIK_VERSION changed, then run every
-#                                       day at BACKUP_TIME (HH:MM, UTC; "off" for no daily run)
+#   authentik-backup startup            take the pre-upgrade dump if AUTHENTIK_VERSION changed, then report ready
+#   authentik-backup loop               startup, then run every day at BACKUP_TIME (HH:MM, UTC; "off": never)
 #   authentik-backup prune              delete backups older than RETENTION_DAYS (never the newest good one)
 #   authentik-backup health             exit 0 while the last scheduled backup succeeded
 #   authentik-backup restore-db FILE    restore a dump into PGDATABASE (replaces its contents)
@@ -68,6 +68,7 @@ run_backup() {
     trap - EXIT INT TERM
 
     date -u +%s >"$STATE_DIR/last-success"
+    rm -f "$STATE_DIR/last-failure"
     log "backup $stamp-$label done"
     prune
 }
@@ -98,10 +99,9 @@ health() {
     fi
     now=$(date -u +%s)
     success=$(cat "$STATE_DIR/last-success" 2>/dev/null || echo 0)
-    failure=$(cat "$STATE_DIR/last-failure" 2>/dev/null || echo 0)
     started=$(cat "$STARTED_MARKER")
-    if [ "$failure" -gt "$success" ]; then
-        echo "the last backup failed (at $failure, seconds since 1970); see the container log"
+    if [ -f "$STATE_DIR/last-failure" ]; then
+        echo "the last backup failed (at $(cat "$STATE_DIR/last-failure") seconds since 1970); see the container log"
         exit 1
     fi
     if [ "$BACKUP_TIME" != "off" ] && [ $((now - success)) -gt "$MAX_AGE_SECONDS" ] && [ $((now - started)) -gt "$MAX_AGE_SECONDS" ]; then
@@ -123,7 +123,7 @@ pre_upgrade_dump() {
     echo "$AUTHENTIK_VERSION" >"$STATE_DIR/authentik-version"
 }
 
-loop() {
+startup() {
     case "$BACKUP_TIME" in
     off | [0-2][0-9]:[0-5][0-9]) ;;
     *) fail "BACKUP_TIME must be HH:MM or off, got '$BACKUP_TIME'" ;;
@@ -131,6 +131,10 @@ loop() {
     rm -f "$STARTED_MARKER"
     pre_upgrade_dump
     date -u +%s >"$STARTED_MARKER"
+}
+
+loop() {
+    startup
     log "daily backup at $BACKUP_TIME (UTC), keeping $RETENTION_DAYS days in $BACKUP_DIR"
     last_day=""
     while true; do
@@ -169,13 +173,14 @@ command=${1:-}
 [ $# -gt 0 ] && shift
 case "$command" in
 run) run_backup "$@" ;;
+startup) startup ;;
 loop) loop ;;
 prune) prune ;;
 health) health ;;
 restore-db) restore_db "$@" ;;
 restore-files) restore_files "$@" ;;
 *)
-    echo "usage: authentik-backup run [LABEL] | loop | prune | health | restore-db FILE | restore-files FILE" >&2
+    echo "usage: authentik-backup run [LABEL] | startup | loop | prune | health | restore-db FILE | restore-files FILE" >&2
     exit 2
     ;;
 esac
