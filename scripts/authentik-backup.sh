@@ -37,8 +37,12 @@ fail() {
 }
 
 newest() {
-    # Names carry a UTC timestamp, so the lexically last is the newest.
-    ls -1 "$BACKUP_DIR" 2>/dev/null | grep -E "^$1" | sort | tail -n 1
+    # Names carry a UTC timestamp and globs expand sorted, so the last match is the newest.
+    latest=""
+    for path in "$BACKUP_DIR"/$1; do
+        [ -e "$path" ] && latest=$(basename "$path")
+    done
+    printf '%s' "$latest"
 }
 
 run_backup() {
@@ -77,8 +81,8 @@ prune() {
     case "$RETENTION_DAYS" in
     '' | *[!0-9]*) fail "RETENTION_DAYS must be a whole number of days, got '$RETENTION_DAYS'" ;;
     esac
-    keep_db=$(newest 'authentik-db-.*\.dump$')
-    keep_files=$(newest 'authentik-files-.*\.tar\.gz$')
+    keep_db=$(newest 'authentik-db-*.dump')
+    keep_files=$(newest 'authentik-files-*.tar.gz')
     minutes=$((RETENTION_DAYS * 1440))
     find "$BACKUP_DIR" -maxdepth 1 -type f \( -name 'authentik-db-*.dump' -o -name 'authentik-files-*.tar.gz' \) -mmin +"$minutes" |
         while IFS= read -r path; do

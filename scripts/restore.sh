@@ -1,0 +1,90 @@
+#!/usr/bin/env bash
+# Restores authentik from the backup container's files, in authentik's recovery order:
+#   1. stop server and worker, 2. restore the database dump, 3. restore media/data, certs and custom templates,
+#   4. start worker and server (same image tag and same AUTHENTIK_SECRET_KEY: both come from the Pulumi stack).
+#
+# Run it wherever `docker` reaches the authentik host: on the VM, or from your machine with
+#   DOCKER_HOST=ssh://authentik@<vm address> scripts/restore.sh ...
+#
+# usage: scripts/restore.sh [--prefix NAME] [--yes] DB_DUMP FILES_ARCHIVE
+#   DB_DUMP, FILES_ARCHIVE  file names in the backup folder, e.g. authentik-db-20261126T030000Z-daily.dump
+#   --prefix NAME           the stack's docker.namePrefix (default: authentik)
+#   --yes                   do not ask for confirmation
+set -euo pipefail
+
+prefix=authentik
+assume_yes=false
+positional=()
+while [ $# -gt 0 ]; do
+    case "$1" in
+    --prefix) prefix=${2:?--prefix needs a value}; shift 2 ;;
+    --yes) assume_yes=true; shift ;;
+    -h | --help) sed -n '2,15p' "$0"; exit 0 ;;
+    -*) echo "unknown option $1" >&2; exit 2 ;;
+    *) positional+=("$1"); shift ;;
+    esac
+done
+if [ ${#positional[@]} -ne 2 ]; then
+    echo "usage: $0 [--prefix NAME] [--yes] DB_DUMP FILES_ARCHIVE" >&2
+    exit 2
+fi
+dump=$(basename "${positional[0]}")
+archive=$(basename "${positional[1]}")
+case "$dump" in authentik-db-*.dump) ;; *) echo "$dump is not a database dump (authentik-db-*.dump)" >&2; exit 2 ;; esac
+case "$archive" in authentik-files-*.tar.gz) ;; *) echo "$archive is not a files archive (authentik-files-*.tar.gz)" >&2; exit 2 ;; esac
+
+backup="$prefix-backup"
+server="$prefix-server"
+worker="$prefix-worker"
+
+step() { printf '\n== %s\n' "$*"; }
+
+step "checking the backup container $backup"
+docker exec "$backup" test -r "/backups/$dump" || { echo "/backups/$dump not found in $backup" >&2; exit 1; }
+docker exec "$backup" test -r "/backups/$archive" || { echo "/backups/$archive not found in $backup" >&2; exit 1; }
+image=$(docker inspect --format '{{.Image}}' "$backup")
+network=$(docker inspect --format '{{range $name, $_ := .NetworkSettings.Networks}}{{$name}}{{end}}' "$backup")
+# The backup container mounts authentik's volumes read-only; the restore mounts the same volumes writable.
+mounts=()
+while read -r kind source destination; do
+    case "$kind:$destination" in
+    volume:/sources/*) mounts+=(--volume "$source:$destination") ;;
+    bind:/backups) mounts+=(--volume "$source:/backups:ro") ;;
+    esac
+done < <(docker inspect --format '{{range .Mounts}}{{.Type}} {{if eq .Type "volume"}}{{.Name}}{{else}}{{.Source}}{{end}} {{.Destination}}{{println}}{{end}}' "$backup")
+if [ ${#mounts[@]} -lt 2 ]; then
+    echo "could not read the volumes of $backup" >&2
+    exit 1
+fi
+
+echo "This replaces authentik's database and files with:"
+echo "  database: $dump"
+echo "  files:    $archive"
+echo "Users are logged out while $server and $worker are stopped."
+if [ "$assume_yes" != true ]; then
+    read -r -p "Type 'restore' to go on: " answer
+    [ "$answer" = restore ] || { echo "nothing was changed"; exit 1; }
+fi
+
+step "1/4 stopping $server and $worker"
+docker stop "$server" "$worker"
+
+step "2/4 restoring the database"
+docker exec "$backup" authentik-backup restore-db "/backups/$dump"
+
+step "3/4 restoring media/data, certs and custom templates"
+docker exec "$backup" cat /usr/local/bin/authentik-backup |
+    docker run --rm -i --user root --network "$network" "${mounts[@]}" --entrypoint /bin/sh "$image" -s restore-files "/backups/$archive"
+
+step "4/4 starting $worker and $server"
+docker start "$worker" "$server"
+for _ in $(seq 1 60); do
+    status=$(docker inspect --format '{{.State.Health.Status}}' "$server")
+    if [ "$status" = healthy ]; then
+        echo "authentik is healthy again"
+        exit 0
+    fi
+    sleep 10
+done
+echo "$server is not healthy after 10 minutes: docker logs $server" >&2
+exit 1
