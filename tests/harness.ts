@@ -241,8 +241,25 @@ async function settle(value: unknown): Promise<{ value: unknown; secret: boolean
     return { value, secret: false };
 }
 
-/** Runs index.ts once. A run that throws rejects with the program's error; `lastRun` still holds what was recorded. */
+let running = false;
+
+/**
+ * Runs index.ts once. A run that throws rejects with the program's error; `lastRun` still holds what was recorded.
+ * Pulumi's runtime state is global: runs must not overlap (await one before starting the next).
+ */
 export async function runProgram(options: RunOptions): Promise<ProgramRun> {
+    if (running) {
+        throw new Error("runProgram: a run is already in progress; Pulumi's runtime is global, so await runs one at a time");
+    }
+    running = true;
+    try {
+        return await runProgramOnce(options);
+    } finally {
+        running = false;
+    }
+}
+
+async function runProgramOnce(options: RunOptions): Promise<ProgramRun> {
     const state: MockState = { secretValues: new Set(options.config.secretValues), invokes: [], previousOutputs: options.previousOutputs ?? {} };
     const resources: RecordedResource[] = [];
     lastRun = { resources, invokes: state.invokes };

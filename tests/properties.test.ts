@@ -1,0 +1,223 @@
+/**
+ * Whole-stack guarantees, checked for every stack file: the same config registers the same inputs, a single
+ * setting touches only what it must, no secret is visible in plain text, every container is hardened, and
+ * independent parts stay independent.
+ */
+import * as fs from "fs";
+import * as path from "path";
+import { parse as parseYaml } from "yaml";
+import { ProgramRun, REPO_ROOT, RecordedResource, StackConfigInput, byName, envOf, loadStackFile, ofType, runProgram, stackNames, transitiveDependencies, withOverrides } from "./harness";
+
+const STACKS = stackNames();
+const CONTAINER = "docker:index/container:Container";
+
+/** A comparable view of one registration: everything Pulumi would diff, keyed by URN. */
+function fingerprint(run: ProgramRun): Map<string, string> {
+    return new Map(
+        run.resources.map((resource) => [
+            resource.urn,
+            JSON.stringify({
+                inputs: resource.inputs,
+                secretPaths: [...resource.secretPaths].sort(),
+                parent: resource.parent,
+                provider: resource.provider,
+                protect: resource.protect,
+                deleteBeforeReplace: resource.deleteBeforeReplace,
+                ignoreChanges: resource.ignoreChanges,
+                dependencies: [...resource.dependencies].sort(),
+            }),
+        ]),
+    );
+}
+
+/** Names of the resources a config change would touch: inputs or options changed, added or removed. */
+function touched(before: ProgramRun, after: ProgramRun): string[] {
+    const [a, b] = [fingerprint(before), fingerprint(after)];
+    const urns = new Set([...a.keys(), ...b.keys()]);
+    return [...urns]
+        .filter((urn) => a.get(urn) !== b.get(urn))
+        .map((urn) => urn.split("::").pop() as string)
+        .sort();
+}
+
+function visibleInputs(resource: RecordedResource): string {
+    const hidden = (key: string) => resource.secretPaths.some((secretPath) => secretPath === key || secretPath.startsWith(`${key}.`) || secretPath.startsWith(`${key}[`));
+    return JSON.stringify(Object.fromEntries(Object.entries(resource.inputs).filter(([key]) => !hidden(key))));
+}
+
+describe.each(STACKS)("stack %s", (stack) => {
+    const config = loadStackFile(stack);
+    let run: ProgramRun;
+    beforeAll(async () => {
+        run = await runProgram({ stack, config });
+    });
+
+    test("passes config validation and registers the full resource set", () => {
+        const containers = ofType(run, CONTAINER).map((container) => container.name);
+        expect(containers).toEqual(expect.arrayContaining(["authentik-postgresql", "authentik-server", "authentik-worker", "backup-container"]));
+        expect(ofType(run, "random:index/randomPassword:RandomPassword")).toHaveLength(4);
+        expect(ofType(run, "docker:index/network:Network")).toHaveLength(1);
+        const hasVm = config.config["authentik-sso:proxmox"] !== undefined;
+        const hasTunnel = config.config["authentik-sso:cloudflare"] !== undefined;
+        expect(ofType(run, "proxmoxve:index/vmLegacy:VmLegacy")).toHaveLength(hasVm ? 1 : 0);
+        expect(ofType(run, "cloudflare:index/zeroTrustTunnelCloudflared:ZeroTrustTunnelCloudflared")).toHaveLength(hasTunnel ? 1 : 0);
+        expect(containers.some((name) => name.startsWith("cloudflared-"))).toBe(hasTunnel);
+    });
+
+    test("idempotent: a second run with the same config registers identical resources", async () => {
+        const again = await runProgram({ stack, config });
+        expect(touched(run, again)).toEqual([]);
+        expect(again.resources.map((resource) => resource.urn)).toEqual(run.resources.map((resource) => resource.urn));
+    });
+
+    test("secret scan: no generated or configured secret appears in a non-secret input or output", () => {
+        expect(run.secretValues.length).toBeGreaterThanOrEqual(4);
+        for (const resource of run.resources) {
+            const visible = visibleInputs(resource);
+            const leaks = run.secretValues.filter((secret) => visible.includes(secret));
+            expect({ resource: resource.name, leaks }).toEqual({ resource: resource.name, leaks: [] });
+        }
+        for (const [name, output] of Object.entries(run.outputs)) {
+            if (!output.secret) {
+                const leaks = run.secretValues.filter((secret) => JSON.stringify(output.value).includes(secret));
+                expect({ output: name, leaks }).toEqual({ output: name, leaks: [] });
+            }
+        }
+    });
+
+    test("hardening: every container has a health check, a restart policy, a memory limit and no-new-privileges", () => {
+        for (const container of ofType(run, CONTAINER)) {
+            const inputs = container.inputs as { healthcheck?: { tests?: string[] }; restart?: string; memory?: number; securityOpts?: string[]; wait?: boolean };
+            expect({ name: container.name, tests: (inputs.healthcheck?.tests ?? []).length > 1 }).toEqual({ name: container.name, tests: true });
+            expect({ name: container.name, restart: inputs.restart }).toEqual({ name: container.name, restart: "unless-stopped" });
+            expect({ name: container.name, memory: (inputs.memory ?? 0) > 0 }).toEqual({ name: container.name, memory: true });
+            expect({ name: container.name, securityOpts: inputs.securityOpts }).toEqual({ name: container.name, securityOpts: ["no-new-privileges:true"] });
+            expect({ name: container.name, wait: inputs.wait }).toEqual({ name: container.name, wait: true });
+        }
+    });
+
+    test("hardening: no database or cache port is published, and the Docker socket is mounted nowhere unless asked", () => {
+        for (const name of ["authentik-postgresql", "authentik-redis"]) {
+            const container = run.resources.find((resource) => resource.name === name);
+            if (container) {
+                expect(container.inputs.ports).toEqual([]);
+            }
+        }
+        const managedOutposts = (config.config["authentik-sso:authentik"] as { managedOutposts?: boolean }).managedOutposts === true;
+        for (const container of ofType(run, CONTAINER)) {
+            const mountsSocket = JSON.stringify(container.inputs.volumes ?? []).includes("docker.sock");
+            expect({ name: container.name, mountsSocket }).toEqual({ name: container.name, mountsSocket: managedOutposts && container.name === "authentik-worker" });
+        }
+    });
+
+    test("no false dependencies between parts that must stay independent", () => {
+        const independent: [string, string][] = [
+            ["cloudflare-dns", "authentik-vm"],
+            ["cloudflare-tunnel", "authentik-vm"],
+            ["cloudflare-config", "vm-ready"],
+            ["cloudflare-dns", "authentik-postgresql"],
+            ["authentik-secret-key", "authentik-vm"],
+            ["authentik-postgres-password", "cloudflare-tunnel"],
+            ["authentik-vm", "cloudflare-tunnel"],
+            ["authentik-postgresql", "cloudflare-tunnel"],
+            ["authentik-postgresql", "authentik-secret-key"],
+            ["authentik-redis", "authentik-postgresql"],
+        ];
+        const present = independent.filter(([a, b]) => run.resources.some((resource) => resource.name === a) && run.resources.some((resource) => resource.name === b));
+        expect(present.length).toBeGreaterThan(0);
+        for (const [a, b] of present) {
+            const resourceA = byName(run, a);
+            const resourceB = byName(run, b);
+            expect({ pair: `${a} / ${b}`, dependent: transitiveDependencies(run, resourceA).has(resourceB.urn) || transitiveDependencies(run, resourceB).has(resourceA.urn) }).toEqual({
+                pair: `${a} / ${b}`,
+                dependent: false,
+            });
+        }
+    });
+});
+
+describe("blast radius of single-setting changes (dev stack)", () => {
+    const dev = loadStackFile("dev");
+    const authentik = dev.config["authentik-sso:authentik"] as Record<string, unknown>;
+    const proxmox = dev.config["authentik-sso:proxmox"] as Record<string, unknown>;
+    const smtp = { host: "smtp.example.com", from: "authentik@example.com" };
+    const withSmtp = withOverrides(dev, { smtp });
+
+    const prod = loadStackFile("prod");
+    const cases: { change: string; stack?: string; before: StackConfigInput; after: StackConfigInput; expected: string[] }[] = [
+        {
+            change: "authentik patch version",
+            before: dev,
+            after: withOverrides(dev, { authentik: { ...authentik, version: "2025.6.4" } }),
+            // Never the database, its storage, the VM, the tunnel or the secrets.
+            expected: ["authentik-image-server", "authentik-server", "authentik-worker", "backup-container"],
+        },
+        { change: "SMTP host", before: withSmtp, after: withOverrides(dev, { smtp: { ...smtp, host: "mail.example.net" } }), expected: ["authentik-server", "authentik-worker"] },
+        { change: "VM memory", before: dev, after: withOverrides(dev, { proxmox: { ...proxmox, memoryMb: 3072 } }), expected: ["authentik-vm"] },
+        {
+            change: "connector count (prod, which has memory for a third)",
+            stack: "prod",
+            before: prod,
+            after: withOverrides(prod, { cloudflare: { ...(prod.config["authentik-sso:cloudflare"] as object), connectors: 3 } }),
+            expected: ["cloudflared-3"],
+        },
+        { change: "domain", before: dev, after: withOverrides(dev, { domain: "sso-dev.example.com" }), expected: ["cloudflare-config", "cloudflare-dns"] },
+        {
+            change: "backup retention",
+            before: dev,
+            after: withOverrides(dev, { backup: { ...(dev.config["authentik-sso:backup"] as object), retentionDays: 14 } }),
+            expected: ["backup-container"],
+        },
+    ];
+
+    test.each(cases)("$change touches exactly $expected", async ({ stack = "dev", before, after, expected }) => {
+        const a = await runProgram({ stack, config: before });
+        const b = await runProgram({ stack, config: after });
+        expect(touched(a, b)).toEqual([...expected].sort());
+    });
+});
+
+describe("environments", () => {
+    test("prod protects the VM, the database storage and the secret key; dev protects nothing", async () => {
+        const dev = await runProgram({ stack: "dev", config: loadStackFile("dev") });
+        const prod = await runProgram({ stack: "prod", config: loadStackFile("prod") });
+        expect(prod.resources.filter((resource) => resource.protect).map((resource) => resource.name).sort()).toEqual(["authentik-secret-key", "authentik-vm", "authentik-volume-database", "authentik-volume-storage"]);
+        expect(dev.resources.filter((resource) => resource.protect)).toEqual([]);
+    });
+
+    test("dev and prod never share a VM id, address, tunnel name, hostname or Docker subnet", async () => {
+        const runs = [await runProgram({ stack: "dev", config: loadStackFile("dev") }), await runProgram({ stack: "prod", config: loadStackFile("prod") })];
+        const identity = (run: ProgramRun) => {
+            const vm = byName(run, "authentik-vm");
+            return {
+                vmId: vm.inputs.vmId,
+                address: (vm.inputs.initialization as { ipConfigs: { ipv4: { address: string } }[] }).ipConfigs[0]?.ipv4.address.split("/")[0],
+                tunnel: byName(run, "cloudflare-tunnel").inputs.name,
+                hostname: byName(run, "cloudflare-dns").inputs.name,
+                subnet: envOf(byName(run, "authentik-server")).AUTHENTIK_LISTEN__TRUSTED_PROXY_CIDRS,
+            };
+        };
+        const [dev, prod] = runs.map(identity) as [ReturnType<typeof identity>, ReturnType<typeof identity>];
+        for (const key of Object.keys(dev) as (keyof typeof dev)[]) {
+            expect({ key, same: dev[key] === prod[key] }).toEqual({ key, same: false });
+        }
+    });
+
+    test.each(STACKS)("Pulumi.%s.yaml holds no plain-text secret", (stack) => {
+        const document = parseYaml(fs.readFileSync(path.join(REPO_ROOT, `Pulumi.${stack}.yaml`), "utf8")) as { config?: Record<string, unknown> };
+        const offending: string[] = [];
+        const visit = (value: unknown, at: string) => {
+            if (value !== null && typeof value === "object" && !Array.isArray(value)) {
+                const record = value as Record<string, unknown>;
+                if (Object.keys(record).length === 1 && typeof record.secure === "string") {
+                    return;
+                }
+                Object.entries(record).forEach(([key, item]) => visit(item, `${at}.${key}`));
+            } else if (/(password|token|secret|privatekey|apikey)$/i.test(at.split(".").pop() ?? "") && value !== undefined) {
+                offending.push(at);
+            }
+        };
+        visit(document.config ?? {}, "config");
+        expect(offending).toEqual([]);
+    });
+});
