@@ -20,7 +20,17 @@ export default tseslint.config(
         },
     },
     {
-        files: ["tests/**/*.ts"],
+        files: ["**/*.js"],
+        ...tseslint.configs.disableTypeChecked,
+        languageOptions: {
+            parserOptions: { projectService: false, project: false },
+            sourceType: "commonjs",
+            globals: { require: "readonly", module: "writable", process: "readonly", __dirname: "readonly", console: "readonly" },
+        },
+        rules: { ...tseslint.configs.disableTypeChecked.rules, "@typescript-eslint/no-require-imports": "off" },
+    },
+    {
+        files: ["tests/**/*.ts", "scripts/**/*.ts"],
         rules: {
             "@typescript-eslint/no-unsafe-assignment": "off",
             "@typescript-eslint/no-unsafe-member-access": "off",

@@ -44,7 +44,9 @@ export class DockerHost extends pulumi.ComponentResource {
                 create: readinessScript(args.readyTimeoutSeconds),
                 triggers: args.triggers,
             },
-            { parent: this },
+            // The component's dependsOn (the VM with its firewall) must hold for the check itself: children do not
+            // inherit it.
+            { parent: this, dependsOn: opts?.dependsOn },
         );
 
         this.provider = new docker.Provider(

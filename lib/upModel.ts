@@ -1,0 +1,178 @@
+/**
+ * A model of how long `pulumi up` takes on a new stack: a latency per resource (the table below, estimates for a
+ * homelab with a 100 Mbit/s uplink), and the dependency graph Pulumi itself follows. Pulumi starts a resource
+ * as soon as everything it depends on is done, so the update takes as long as the longest chain of dependencies.
+ */
+
+export interface LatencyRule {
+    /** What the time covers. */
+    readonly what: string;
+    readonly seconds: number;
+    readonly matches: (resource: ModelResource) => boolean;
+}
+
+export interface ModelResource {
+    readonly id: string;
+    readonly type: string;
+    readonly name: string;
+    readonly inputs: Record<string, unknown>;
+}
+
+const isType = (prefix: string) => (resource: ModelResource) => resource.type.startsWith(prefix);
+const imageIs = (fragment: string) => (resource: ModelResource) =>
+    resource.type === "docker:index/remoteImage:RemoteImage" && String(resource.inputs.name).includes(fragment);
+const containerIs = (suffix: string) => (resource: ModelResource) =>
+    resource.type === "docker:index/container:Container" && String(resource.inputs.name).includes(suffix);
+
+/** First match wins; the last rule catches everything else. */
+export const LATENCY_TABLE: readonly LatencyRule[] = [
+    { what: "download the cloud image (~350 MB) to the Proxmox node", seconds: 90, matches: isType("proxmoxve:download/file:File") },
+    { what: "upload the cloud-init snippet over SSH", seconds: 3, matches: isType("proxmoxve:index/fileLegacy:FileLegacy") },
+    { what: "import the disk, create and start the VM", seconds: 45, matches: isType("proxmoxve:index/vmLegacy:VmLegacy") },
+    { what: "Proxmox firewall API call", seconds: 2, matches: isType("proxmoxve:firewall/") },
+    { what: "first boot and cloud-init: package upgrade, Docker install, until `docker info` answers", seconds: 240, matches: isType("command:remote:Command") },
+    { what: "pull ghcr.io/goauthentik/server (~700 MB)", seconds: 150, matches: imageIs("goauthentik/server") },
+    { what: "pull postgres alpine (~100 MB)", seconds: 20, matches: imageIs("postgres") },
+    { what: "pull redis alpine (~15 MB)", seconds: 8, matches: imageIs("redis") },
+    { what: "pull cloudflared (~25 MB)", seconds: 10, matches: imageIs("cloudflared") },
+    { what: "pull another image", seconds: 30, matches: isType("docker:index/remoteImage:RemoteImage") },
+    { what: "authentik server: first start runs every migration, until healthy", seconds: 120, matches: containerIs("-server") },
+    { what: "authentik worker: start, until healthy", seconds: 90, matches: containerIs("-worker") },
+    { what: "PostgreSQL: initdb and start, until pg_isready", seconds: 15, matches: containerIs("-postgresql") },
+    { what: "backup container: start (and any pre-upgrade dump), until healthy", seconds: 10, matches: containerIs("-backup") },
+    { what: "cloudflared: connect to Cloudflare's edge, until ready", seconds: 10, matches: containerIs("-cloudflared-") },
+    { what: "another container: start, until healthy", seconds: 5, matches: isType("docker:index/container:Container") },
+    { what: "Docker network or volume", seconds: 1, matches: (resource) => resource.type === "docker:index/network:Network" || resource.type === "docker:index/volume:Volume" },
+    { what: "Cloudflare API call", seconds: 2, matches: isType("cloudflare:") },
+    { what: "read the stack's last outputs", seconds: 1, matches: isType("pulumi:pulumi:StackReference") },
+    { what: "configure a provider", seconds: 1, matches: isType("pulumi:providers:") },
+    { what: "generate a random value", seconds: 0, matches: isType("random:") },
+    { what: "component (grouping only)", seconds: 0, matches: () => true },
+];
+
+export function latencyOf(resource: ModelResource): LatencyRule {
+    return LATENCY_TABLE.find((rule) => rule.matches(resource)) as LatencyRule;
+}
+
+export interface ModelNode {
+    readonly id: string;
+    readonly seconds: number;
+    /** Ids of the nodes this one waits for. */
+    readonly after: readonly string[];
+}
+
+export interface Schedule {
+    /** Seconds from the start of the update at which each node is done. */
+    readonly finish: ReadonlyMap<string, number>;
+    /** The longest chain, first to last. */
+    readonly criticalPath: readonly string[];
+    readonly totalSeconds: number;
+    /** The same stack with one resource at a time. */
+    readonly serialSeconds: number;
+}
+
+/** Earliest finish times in dependency order (Kahn's algorithm), and the chain that decides the total. */
+export function schedule(nodes: readonly ModelNode[]): Schedule {
+    const byId = new Map(nodes.map((node) => [node.id, node]));
+    for (const node of nodes) {
+        for (const dependency of node.after) {
+            if (!byId.has(dependency)) {
+                throw new Error(`${node.id} waits for ${dependency}, which is not in the graph`);
+            }
+        }
+    }
+    const waiting = new Map(nodes.map((node) => [node.id, new Set(node.after).size]));
+    const dependents = new Map<string, string[]>();
+    for (const node of nodes) {
+        for (const dependency of new Set(node.after)) {
+            dependents.set(dependency, [...(dependents.get(dependency) ?? []), node.id]);
+        }
+    }
+    const ready = nodes.filter((node) => waiting.get(node.id) === 0).map((node) => node.id);
+    const finish = new Map<string, number>();
+    const previous = new Map<string, string | undefined>();
+    while (ready.length > 0) {
+        const id = ready.shift() as string;
+        const node = byId.get(id) as ModelNode;
+        let start = 0;
+        let latest: string | undefined;
+        for (const dependency of node.after) {
+            const done = finish.get(dependency) as number;
+            if (latest === undefined || done > start) {
+                start = done;
+                latest = dependency;
+            }
+        }
+        finish.set(id, start + node.seconds);
+        previous.set(id, latest);
+        for (const dependent of dependents.get(id) ?? []) {
+            const left = (waiting.get(dependent) as number) - 1;
+            waiting.set(dependent, left);
+            if (left === 0) {
+                ready.push(dependent);
+            }
+        }
+    }
+    if (finish.size !== nodes.length) {
+        throw new Error("the dependency graph has a cycle");
+    }
+    let last: string | undefined;
+    for (const [id, done] of finish) {
+        if (last === undefined || done > (finish.get(last) as number)) {
+            last = id;
+        }
+    }
+    const criticalPath: string[] = [];
+    for (let id = last; id !== undefined; id = previous.get(id)) {
+        criticalPath.unshift(id);
+    }
+    return {
+        finish,
+        criticalPath,
+        totalSeconds: last === undefined ? 0 : (finish.get(last) as number),
+        serialSeconds: nodes.reduce((sum, node) => sum + node.seconds, 0),
+    };
+}
+
+export function formatDuration(seconds: number): string {
+    const minutes = Math.floor(seconds / 60);
+    const rest = Math.round(seconds - minutes * 60);
+    return minutes > 0 ? `${minutes} min ${String(rest).padStart(2, "0")} s` : `${rest} s`;
+}
+
+/** What the model needs of a registered resource. */
+export interface Registration extends ModelResource {
+    readonly parent: string;
+    readonly custom: boolean;
+    /** URNs this resource waits for (dependsOn and the outputs it consumes). */
+    readonly dependencies: readonly string[];
+    /** Provider reference, "urn::id", or empty. */
+    readonly provider: string;
+}
+
+/**
+ * The graph Pulumi schedules: custom resources and providers, each waiting for its dependencies and its provider.
+ * Waiting for a component means waiting for everything inside it.
+ */
+export function modelGraph(registrations: readonly Registration[]): { nodes: ModelNode[]; resources: Map<string, Registration> } {
+    const resources = new Map(registrations.map((registration) => [registration.id, registration]));
+    const children = new Map<string, string[]>();
+    for (const registration of registrations) {
+        children.set(registration.parent, [...(children.get(registration.parent) ?? []), registration.id]);
+    }
+    const expand = (id: string): string[] => {
+        const registration = resources.get(id);
+        if (!registration) {
+            return [];
+        }
+        return registration.custom ? [id] : (children.get(id) ?? []).flatMap(expand);
+    };
+    const nodes = registrations
+        .filter((registration) => registration.custom)
+        .map((registration) => {
+            const providerUrn = registration.provider ? registration.provider.split("::").slice(0, -1).join("::") : undefined;
+            const after = [...registration.dependencies, ...(providerUrn ? [providerUrn] : [])].flatMap(expand);
+            return { id: registration.id, seconds: latencyOf(registration).seconds, after: [...new Set(after)] };
+        });
+    return { nodes, resources };
+}

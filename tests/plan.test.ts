@@ -1,0 +1,142 @@
+/** The offline plan: the modeled `pulumi up` time follows the real dependency graph. */
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { LATENCY_TABLE, ModelNode, latencyOf, schedule } from "../lib/upModel";
+import { buildPlan, main, renderMermaid, renderTree } from "../scripts/plan";
+import { stackNames } from "./harness";
+
+/** Longest chain by plain recursion over every path: an independent check of schedule()'s answer. */
+function longestChain(nodes: readonly ModelNode[]): { seconds: number; chains: string[][] } {
+    const byId = new Map(nodes.map((node) => [node.id, node]));
+    const memo = new Map<string, { seconds: number; chains: string[][] }>();
+    const longestEndingAt = (id: string): { seconds: number; chains: string[][] } => {
+        const cached = memo.get(id);
+        if (cached) {
+            return cached;
+        }
+        const node = byId.get(id) as ModelNode;
+        let best: { seconds: number; chains: string[][] } | undefined;
+        for (const dependency of node.after) {
+            const candidate = longestEndingAt(dependency);
+            if (!best || candidate.seconds > best.seconds) {
+                best = candidate;
+            } else if (candidate.seconds === best.seconds) {
+                best = { seconds: best.seconds, chains: [...best.chains, ...candidate.chains] };
+            }
+        }
+        best ??= { seconds: 0, chains: [[]] };
+        const result = { seconds: best.seconds + node.seconds, chains: best.chains.map((chain) => [...chain, id]) };
+        memo.set(id, result);
+        return result;
+    };
+    let overall = { seconds: -1, chains: [] as string[][] };
+    for (const node of nodes) {
+        const candidate = longestEndingAt(node.id);
+        if (candidate.seconds > overall.seconds) {
+            overall = candidate;
+        } else if (candidate.seconds === overall.seconds) {
+            overall = { seconds: overall.seconds, chains: [...overall.chains, ...candidate.chains] };
+        }
+    }
+    return overall;
+}
+
+describe("schedule", () => {
+    test("a diamond: the slower branch decides, serial is the sum", () => {
+        const nodes: ModelNode[] = [
+            { id: "a", seconds: 1, after: [] },
+            { id: "b", seconds: 10, after: ["a"] },
+            { id: "c", seconds: 3, after: ["a"] },
+            { id: "d", seconds: 2, after: ["b", "c"] },
+        ];
+        const result = schedule(nodes);
+        expect(result.criticalPath).toEqual(["a", "b", "d"]);
+        expect(result.totalSeconds).toBe(13);
+        expect(result.serialSeconds).toBe(16);
+        expect(result.finish.get("c")).toBe(4);
+    });
+
+    test("independent chains run side by side", () => {
+        const result = schedule([
+            { id: "x", seconds: 5, after: [] },
+            { id: "y", seconds: 7, after: [] },
+        ]);
+        expect(result.totalSeconds).toBe(7);
+        expect(result.criticalPath).toEqual(["y"]);
+    });
+
+    test("cycles and unknown dependencies are errors", () => {
+        expect(() => schedule([{ id: "a", seconds: 1, after: ["b"] }, { id: "b", seconds: 1, after: ["a"] }])).toThrow("cycle");
+        expect(() => schedule([{ id: "a", seconds: 1, after: ["ghost"] }])).toThrow("not in the graph");
+    });
+});
+
+describe.each(stackNames())("plan for stack %s", (stack) => {
+    test("the critical path is the longest chain the real dependencies force", async () => {
+        const plan = await buildPlan(stack);
+        const independent = longestChain(plan.nodes);
+        expect(plan.schedule.totalSeconds).toBe(independent.seconds);
+        expect(independent.chains).toContainEqual([...plan.schedule.criticalPath]);
+        // Every step of the path is a dependency Pulumi really has.
+        const urns = new Set(plan.run.resources.map((resource) => resource.urn));
+        for (let index = 1; index < plan.schedule.criticalPath.length; index++) {
+            const [from, to] = [plan.schedule.criticalPath[index - 1] as string, plan.schedule.criticalPath[index] as string];
+            const resource = plan.run.resources.find((item) => item.urn === to);
+            const declared = [...(resource?.dependencies ?? []), resource?.provider.split("::").slice(0, -1).join("::")];
+            const viaComponent = declared.some((urn) => urn !== undefined && !plan.registrations.get(urn)?.custom && plan.run.resources.some((item) => item.urn === from && item.parent === urn));
+            expect({ step: `${from} -> ${to}`, real: declared.includes(from) || viaComponent }).toEqual({ step: `${from} -> ${to}`, real: true });
+            expect(urns.has(from)).toBe(true);
+        }
+        expect(plan.schedule.serialSeconds).toBeGreaterThan(plan.schedule.totalSeconds);
+    });
+
+    test("every resource has a latency rule of its own (only components fall through to the catch-all)", async () => {
+        const plan = await buildPlan(stack);
+        const catchAll = LATENCY_TABLE[LATENCY_TABLE.length - 1];
+        for (const resource of plan.run.resources.filter((item) => item.custom)) {
+            expect({ type: resource.type, rule: latencyOf({ id: resource.urn, type: resource.type, name: resource.name, inputs: resource.inputs }) === catchAll }).toEqual({ type: resource.type, rule: false });
+        }
+    });
+
+    test("the tree lists every resource with its settings, and the Mermaid graph every dependency", async () => {
+        const plan = await buildPlan(stack);
+        const tree = renderTree(plan);
+        for (const resource of plan.run.resources) {
+            expect(tree).toContain(` ${resource.name}`);
+        }
+        expect(tree).toContain("name=authentik-server memory=");
+        const mermaid = renderMermaid(plan);
+        expect(mermaid.startsWith("graph LR\n")).toBe(true);
+        const edges = mermaid.split("\n").filter((line) => / (-->|==>) /.test(line));
+        expect(edges).toHaveLength(plan.nodes.reduce((sum, node) => sum + node.after.length, 0));
+        expect(edges.filter((line) => line.includes("==>"))).toHaveLength(plan.schedule.criticalPath.length - 1);
+        // The plan is meant for pull requests: no secret value may show up in it.
+        for (const secret of plan.run.secretValues) {
+            expect(tree + mermaid).not.toContain(secret);
+        }
+    });
+});
+
+test("the dev stack's modeled critical path runs through the VM, cloud-init, the server image and its first start", async () => {
+    const plan = await buildPlan("dev");
+    const names = plan.schedule.criticalPath.map((id) => plan.registrations.get(id)?.name);
+    expect(names).toEqual(["authentik-image", "authentik-vm", "authentik-firewall-options", "authentik-firewall-rules", "vm-ready", "vm-docker", "authentik-image-server", "authentik-server", "cloudflared-1"]);
+    expect(plan.schedule.totalSeconds).toBe(660);
+});
+
+test("npm run plan writes the Mermaid file and refuses an unknown stack", async () => {
+    const out = fs.mkdtempSync(path.join(os.tmpdir(), "plan-"));
+    const log = jest.spyOn(console, "log").mockImplementation(() => undefined);
+    const error = jest.spyOn(console, "error").mockImplementation(() => undefined);
+    try {
+        expect(await main(["--stack", "local", "--out", out])).toBe(0);
+        expect(fs.readFileSync(path.join(out, "local.mmd"), "utf8")).toMatch(/^graph LR\n/);
+        expect(log.mock.calls.flat().join("\n")).toContain("Critical path:");
+        expect(await main(["--stack", "nope"])).toBe(2);
+        expect(error.mock.calls.flat().join("\n")).toContain("usage: npm run plan -- --stack <dev|local|prod>");
+    } finally {
+        log.mockRestore();
+        error.mockRestore();
+    }
+});

@@ -1,0 +1,121 @@
+/** The version ladder: one authentik release line at a time, no downgrades, PostgreSQL majors only when allowed. */
+import { UpgradeError, upgradeProblems } from "../lib/upgradeGuard";
+import { SUPPORTED_RELEASE_LINES, checkUpgrade, compareVersions, featuresOf, parseAuthentikVersion } from "../lib/versions";
+import { parseStackConfig } from "../lib/config";
+import { lastRun, loadStackFile, runProgram, withOverrides } from "./harness";
+
+function version(tag: string) {
+    const parsed = parseAuthentikVersion(tag);
+    if (!parsed) {
+        throw new Error(`bad test version ${tag}`);
+    }
+    return parsed;
+}
+
+describe("versions", () => {
+    test.each(["2025.6", "2025.6.3-rc1", "v2025.6.3", "latest", "2025.06.x"])("%s is not an exact version", (tag) => {
+        expect(parseAuthentikVersion(tag)).toBeUndefined();
+    });
+
+    test("ordering is numeric, not textual", () => {
+        expect(compareVersions(version("2025.10.0"), version("2025.8.9"))).toBeGreaterThan(0);
+        expect(compareVersions(version("2025.6.10"), version("2025.6.9"))).toBeGreaterThan(0);
+        expect(compareVersions(version("2026.2.0"), version("2025.12.5"))).toBeGreaterThan(0);
+    });
+
+    test.each([
+        ["2025.6.3", { usesRedis: true, storagePath: "/media", shmSizeMb: undefined, setsBaseUrl: false, healthStartPeriodSeconds: 60 }],
+        ["2025.10.0", { usesRedis: false, storagePath: "/media", shmSizeMb: undefined, setsBaseUrl: false, healthStartPeriodSeconds: 60 }],
+        ["2025.12.0", { usesRedis: false, storagePath: "/data", shmSizeMb: undefined, setsBaseUrl: false, healthStartPeriodSeconds: 60 }],
+        ["2026.2.1", { usesRedis: false, storagePath: "/data", shmSizeMb: 512, setsBaseUrl: false, healthStartPeriodSeconds: 60 }],
+        ["2026.8.3", { usesRedis: false, storagePath: "/data", shmSizeMb: 512, setsBaseUrl: true, healthStartPeriodSeconds: 120 }],
+    ])("features of %s", (tag, features) => {
+        expect(featuresOf(version(tag))).toEqual(features);
+    });
+});
+
+describe("checkUpgrade", () => {
+    test.each([
+        ["2025.6.3", "2025.6.4"],
+        ["2025.6.3", "2025.8.1"],
+        ["2025.12.3", "2026.2.0"],
+        ["2026.5.2", "2026.8.3"],
+        ["2026.8.3", "2026.8.3"],
+    ])("%s → %s is allowed", (from, to) => {
+        expect(checkUpgrade(version(from), version(to))).toEqual({ ok: true });
+    });
+
+    test("a skipped release line is refused with the steps to take", () => {
+        const result = checkUpgrade(version("2025.6.3"), version("2025.12.2"));
+        expect(result).toEqual({
+            ok: false,
+            reason: "upgrade from 2025.6.3 to 2025.12.2 skips release lines (2025.8, 2025.10)",
+            steps: [
+                "set authentik.version to the newest 2025.8.x and run pulumi up",
+                "set authentik.version to the newest 2025.10.x and run pulumi up",
+                "set authentik.version to the newest 2025.12.x and run pulumi up",
+            ],
+        });
+    });
+
+    test("a downgrade is refused, even within a line", () => {
+        expect(checkUpgrade(version("2025.8.2"), version("2025.8.1"))).toMatchObject({ ok: false, reason: "downgrade from 2025.8.2 to 2025.8.1 is not supported by authentik" });
+        expect(checkUpgrade(version("2025.10.0"), version("2025.6.3"))).toMatchObject({ ok: false });
+    });
+
+    test("every step of the ladder is one line", () => {
+        for (let index = 1; index < SUPPORTED_RELEASE_LINES.length; index++) {
+            const from = version(`${SUPPORTED_RELEASE_LINES[index - 1]}.0`);
+            const to = version(`${SUPPORTED_RELEASE_LINES[index]}.0`);
+            expect(checkUpgrade(from, to)).toEqual({ ok: true });
+            if (index + 1 < SUPPORTED_RELEASE_LINES.length) {
+                expect(checkUpgrade(from, version(`${SUPPORTED_RELEASE_LINES[index + 1]}.0`)).ok).toBe(false);
+            }
+        }
+    });
+});
+
+describe("upgradeProblems", () => {
+    const base = parseStackConfig({ domain: "auth.example.com", authentik: { bootstrapEmail: "a@example.com", version: "2025.8.1" } });
+
+    test("nothing deployed yet: anything supported goes", () => {
+        expect(upgradeProblems({}, base)).toEqual([]);
+    });
+
+    test("a PostgreSQL major change is refused unless allowed", () => {
+        const next = parseStackConfig({ domain: "auth.example.com", authentik: { bootstrapEmail: "a@example.com", version: "2025.8.1" }, docker: { images: { postgresql: "docker.io/library/postgres:17.5-alpine" } } });
+        const [problem] = upgradeProblems({ authentikVersion: "2025.8.1", postgresImage: "docker.io/library/postgres:16.9-alpine" }, next);
+        expect(problem).toContain("authentik-sso:docker.images.postgresql");
+        expect(problem).toContain("PostgreSQL 16");
+        expect(problem).toContain("allowPostgresMajorChange");
+        const allowed = { ...next, upgrades: { allowPostgresMajorChange: true } };
+        expect(upgradeProblems({ postgresImage: "docker.io/library/postgres:16.9-alpine" }, allowed)).toEqual([]);
+        expect(upgradeProblems({ postgresImage: "docker.io/library/postgres:16.4-alpine" }, base)).toEqual([]);
+    });
+});
+
+describe("the program refuses unsafe upgrades before creating anything", () => {
+    const local = loadStackFile("local");
+    const authentik = local.config["authentik-sso:authentik"] as Record<string, unknown>;
+
+    test("a skipped line stops the update with the steps, and only the stack's own outputs were read", async () => {
+        const config = withOverrides(local, { authentik: { ...authentik, version: "2025.12.1" } });
+        await expect(runProgram({ stack: "local", config, previousOutputs: { authentikVersion: "2025.6.3" } })).rejects.toThrow(UpgradeError);
+        await expect(runProgram({ stack: "local", config, previousOutputs: { authentikVersion: "2025.6.3" } })).rejects.toThrow(
+            /authentik-sso:authentik.version: got "2025.12.1" while 2025.6.3 is deployed; .*\(1\) set authentik.version to the newest 2025.8.x/,
+        );
+        expect(lastRun.resources.map((resource) => resource.type)).toEqual(["pulumi:pulumi:StackReference"]);
+        expect(lastRun.resources[0]?.inputs.name).toBe("organization/authentik-sso/local");
+    });
+
+    test("a downgrade stops the update", async () => {
+        await expect(runProgram({ stack: "local", config: local, previousOutputs: { authentikVersion: "2025.8.1" } })).rejects.toThrow(/downgrade from 2025.8.1 to 2025.6.3/);
+    });
+
+    test("the next line goes through, and the deployed versions are exported for the next run", async () => {
+        const config = withOverrides(local, { authentik: { ...authentik, version: "2025.8.1" } });
+        const run = await runProgram({ stack: "local", config, previousOutputs: { authentikVersion: "2025.6.3", postgresImage: "docker.io/library/postgres:16.9-alpine" } });
+        expect(run.outputs.authentikVersion?.value).toBe("2025.8.1");
+        expect(run.outputs.postgresImage?.value).toBe("docker.io/library/postgres:16.9-alpine");
+    });
+});
