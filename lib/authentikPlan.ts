@@ -175,7 +175,9 @@ export function planAuthentik(config: StackConfig): AuthentikPlan {
 
     const volumes: Partial<Record<VolumeRole, string>> = {
         database: `${prefix}-database`,
-        storage: `${prefix}-${features.storagePath.slice(1)}`,
+        // One volume for the files across every version: it is mounted where the version keeps its media, so the
+        // 2025.12 move from /media to /data/media needs no copy and never replaces the (protected) volume.
+        storage: `${prefix}-media`,
         certs: `${prefix}-certs`,
         templates: `${prefix}-custom-templates`,
     };
@@ -184,7 +186,7 @@ export function planAuthentik(config: StackConfig): AuthentikPlan {
     }
 
     const storageMounts: VolumeMountPlan[] = [
-        { volume: "storage", containerPath: features.storagePath },
+        { volume: "storage", containerPath: features.mediaPath },
         { volume: "templates", containerPath: "/templates" },
     ];
 

@@ -47,7 +47,8 @@ export function planBackup(config: StackConfig, authentik: AuthentikPlan): Backu
         ],
         mounts: [
             // Read-only: backups never write into authentik's files; scripts/restore.sh mounts them writable.
-            { volume: "storage", containerPath: `${FILES_ROOT}${authentik.features.storagePath}`, readOnly: true },
+            // Always /sources/media, whatever the version mounts it at, so every archive has the same layout.
+            { volume: "storage", containerPath: `${FILES_ROOT}/media`, readOnly: true },
             { volume: "certs", containerPath: `${FILES_ROOT}/certs`, readOnly: true },
             { volume: "templates", containerPath: `${FILES_ROOT}/templates`, readOnly: true },
             { hostPath: config.backup.hostPath, containerPath: BACKUP_DIR_IN_CONTAINER },

@@ -32,7 +32,7 @@ const hostname = z
 /** An image reference pinned to an explicit tag (a bare name would mean a moving "latest"). */
 const pinnedImage = z
     .string()
-    .regex(IMAGE_PATTERN, "must be an image reference with an explicit tag, e.g. docker.io/library/postgres:16.9-alpine")
+    .regex(IMAGE_PATTERN, "must be an image reference with an explicit tag, e.g. docker.io/library/postgres:16.14-alpine")
     .refine((image) => !image.endsWith(":latest"), "must be pinned to a version, not :latest");
 
 const privateCidr = (what: string) =>
@@ -134,9 +134,9 @@ const dockerSchema = z
             .default("authentik"),
         images: z
             .strictObject({
-                postgresql: pinnedImage.default("docker.io/library/postgres:16.9-alpine"),
-                redis: pinnedImage.default("docker.io/library/redis:7.4.5-alpine"),
-                cloudflared: pinnedImage.default("docker.io/cloudflare/cloudflared:2025.8.1"),
+                postgresql: pinnedImage.default("docker.io/library/postgres:16.14-alpine"),
+                redis: pinnedImage.default("docker.io/library/redis:7.4.11-alpine"),
+                cloudflared: pinnedImage.default("docker.io/cloudflare/cloudflared:2026.8.3"),
             })
             .prefault({}),
     })

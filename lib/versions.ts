@@ -56,8 +56,11 @@ function atLeast(version: AuthentikVersion, line: ReleaseLine): boolean {
 export interface AuthentikFeatures {
     /** Redis is used before 2025.10 only (2025.10 moved everything to PostgreSQL). */
     readonly usesRedis: boolean;
-    /** Where authentik keeps uploaded files: /media before 2025.12, /data from then on. */
-    readonly storagePath: "/media" | "/data";
+    /**
+     * Where authentik keeps uploaded files: /media before 2025.12; from 2025.12 the storage root is /data with the
+     * files under /data/media (release notes: `mv ./media ./data/media`).
+     */
+    readonly mediaPath: "/media" | "/data/media";
     /** /dev/shm size in MB; from 2026.2 the image uses /dev/shm as TMPDIR and needs 512 MB. */
     readonly shmSizeMb: number | undefined;
     /** AUTHENTIK_WEB__BASE_URL exists from 2026.8 (required from 2026.11). */
@@ -69,7 +72,7 @@ export interface AuthentikFeatures {
 export function featuresOf(version: AuthentikVersion): AuthentikFeatures {
     return {
         usesRedis: !atLeast(version, "2025.10"),
-        storagePath: atLeast(version, "2025.12") ? "/data" : "/media",
+        mediaPath: atLeast(version, "2025.12") ? "/data/media" : "/media",
         shmSizeMb: atLeast(version, "2026.2") ? 512 : undefined,
         setsBaseUrl: atLeast(version, "2026.8"),
         healthStartPeriodSeconds: atLeast(version, "2026.8") ? 120 : 60,

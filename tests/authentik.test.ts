@@ -91,7 +91,7 @@ describe("local stack (authentik 2025.6.3, the reference deployment)", () => {
 
     test("PostgreSQL as in the reference deployment", () => {
         const postgres = byName(run, "authentik-postgresql");
-        expect(imageOf(run, postgres)).toBe("docker.io/library/postgres:16.9-alpine");
+        expect(imageOf(run, postgres)).toBe("docker.io/library/postgres:16.14-alpine");
         expect(postgres.inputs).toMatchObject({
             name: "authentik-postgresql",
             restart: "unless-stopped",
@@ -112,7 +112,7 @@ describe("local stack (authentik 2025.6.3, the reference deployment)", () => {
 
     test("Redis as in the reference deployment", () => {
         const redis = byName(run, "authentik-redis");
-        expect(imageOf(run, redis)).toBe("docker.io/library/redis:7.4.5-alpine");
+        expect(imageOf(run, redis)).toBe("docker.io/library/redis:7.4.11-alpine");
         expect(redis.inputs).toMatchObject({
             command: ["--save", "60", "1", "--loglevel", "warning"],
             restart: "unless-stopped",
@@ -259,11 +259,11 @@ describe("authentik release lines", () => {
         ["2025.6.3", true, "/media", undefined],
         ["2025.8.4", true, "/media", undefined],
         ["2025.10.2", false, "/media", undefined],
-        ["2025.12.1", false, "/data", undefined],
-        ["2026.2.0", false, "/data", 512],
-        ["2026.5.1", false, "/data", 512],
-        ["2026.8.3", false, "/data", 512],
-    ])("%s: redis=%s, storage at %s, shm %s MB", async (version, redis, storage, shm) => {
+        ["2025.12.1", false, "/data/media", undefined],
+        ["2026.2.0", false, "/data/media", 512],
+        ["2026.5.1", false, "/data/media", 512],
+        ["2026.8.3", false, "/data/media", 512],
+    ])("%s: redis=%s, media at %s, shm %s MB", async (version, redis, mediaPath, shm) => {
         const run = await runProgram({ stack: "local", config: withVersion(version) });
         const names = ofType(run, CONTAINER).map((container) => container.name);
         expect(names.includes("authentik-redis")).toBe(redis);
@@ -272,7 +272,8 @@ describe("authentik release lines", () => {
             const container = byName(run, `authentik-${role}`);
             const env = envOf(container);
             expect(Object.keys(env).some((key) => key.startsWith("AUTHENTIK_REDIS__"))).toBe(redis);
-            expect(container.inputs.volumes).toEqual(expect.arrayContaining([{ volumeName: `authentik-${storage.slice(1)}`, containerPath: storage, readOnly: false }]));
+            // The same volume whatever the version: only its mount point moves.
+            expect(container.inputs.volumes).toEqual(expect.arrayContaining([{ volumeName: "authentik-media", containerPath: mediaPath, readOnly: false }]));
             expect(container.inputs.shmSize).toBe(shm);
             const after = container.dependencies.filter((urn) => urn.includes("Container")).map((urn) => urn.split("::").pop());
             expect(after.sort()).toEqual(redis ? ["authentik-postgresql", "authentik-redis", "backup-container"] : ["authentik-postgresql", "backup-container"]);

@@ -67,7 +67,7 @@ describe("dev stack behind a Cloudflare Tunnel", () => {
             wait: true,
         });
         const image = byName(run, "cloudflared-image");
-        expect(image.inputs.name).toBe("docker.io/cloudflare/cloudflared:2025.8.1");
+        expect(image.inputs.name).toBe("docker.io/cloudflare/cloudflared:2026.8.3");
     });
 
     test("order: the connector starts after the ingress config and the healthy server; destroy removes it before the tunnel", () => {

@@ -152,6 +152,12 @@ describe("blast radius of single-setting changes (dev stack)", () => {
             // Never the database, its storage, the VM, the tunnel or the secrets.
             expected: ["authentik-image-server", "authentik-server", "authentik-worker", "backup-container"],
         },
+        {
+            change: "authentik 2025.10 to 2025.12 (media moves from /media to /data/media)",
+            before: withOverrides(dev, { authentik: { ...authentik, version: "2025.10.2" } }),
+            after: withOverrides(dev, { authentik: { ...authentik, version: "2025.12.1" } }),
+            expected: ["authentik-image-server", "authentik-server", "authentik-worker", "backup-container"],
+        },
         { change: "SMTP host", before: withSmtp, after: withOverrides(dev, { smtp: { ...smtp, host: "mail.example.net" } }), expected: ["authentik-server", "authentik-worker"] },
         { change: "VM memory", before: dev, after: withOverrides(dev, { proxmox: { ...proxmox, memoryMb: 3072 } }), expected: ["authentik-vm"] },
         {

@@ -24,11 +24,11 @@ describe("versions", () => {
     });
 
     test.each([
-        ["2025.6.3", { usesRedis: true, storagePath: "/media", shmSizeMb: undefined, setsBaseUrl: false, healthStartPeriodSeconds: 60 }],
-        ["2025.10.0", { usesRedis: false, storagePath: "/media", shmSizeMb: undefined, setsBaseUrl: false, healthStartPeriodSeconds: 60 }],
-        ["2025.12.0", { usesRedis: false, storagePath: "/data", shmSizeMb: undefined, setsBaseUrl: false, healthStartPeriodSeconds: 60 }],
-        ["2026.2.1", { usesRedis: false, storagePath: "/data", shmSizeMb: 512, setsBaseUrl: false, healthStartPeriodSeconds: 60 }],
-        ["2026.8.3", { usesRedis: false, storagePath: "/data", shmSizeMb: 512, setsBaseUrl: true, healthStartPeriodSeconds: 120 }],
+        ["2025.6.3", { usesRedis: true, mediaPath: "/media", shmSizeMb: undefined, setsBaseUrl: false, healthStartPeriodSeconds: 60 }],
+        ["2025.10.0", { usesRedis: false, mediaPath: "/media", shmSizeMb: undefined, setsBaseUrl: false, healthStartPeriodSeconds: 60 }],
+        ["2025.12.0", { usesRedis: false, mediaPath: "/data/media", shmSizeMb: undefined, setsBaseUrl: false, healthStartPeriodSeconds: 60 }],
+        ["2026.2.1", { usesRedis: false, mediaPath: "/data/media", shmSizeMb: 512, setsBaseUrl: false, healthStartPeriodSeconds: 60 }],
+        ["2026.8.3", { usesRedis: false, mediaPath: "/data/media", shmSizeMb: 512, setsBaseUrl: true, healthStartPeriodSeconds: 120 }],
     ])("features of %s", (tag, features) => {
         expect(featuresOf(version(tag))).toEqual(features);
     });
@@ -84,12 +84,12 @@ describe("upgradeProblems", () => {
 
     test("a PostgreSQL major change is refused unless allowed", () => {
         const next = parseStackConfig({ domain: "auth.example.com", authentik: { bootstrapEmail: "a@example.com", version: "2025.8.1" }, docker: { images: { postgresql: "docker.io/library/postgres:17.5-alpine" } } });
-        const [problem] = upgradeProblems({ authentikVersion: "2025.8.1", postgresImage: "docker.io/library/postgres:16.9-alpine" }, next);
+        const [problem] = upgradeProblems({ authentikVersion: "2025.8.1", postgresImage: "docker.io/library/postgres:16.14-alpine" }, next);
         expect(problem).toContain("authentik-sso:docker.images.postgresql");
         expect(problem).toContain("PostgreSQL 16");
         expect(problem).toContain("allowPostgresMajorChange");
         const allowed = { ...next, upgrades: { allowPostgresMajorChange: true } };
-        expect(upgradeProblems({ postgresImage: "docker.io/library/postgres:16.9-alpine" }, allowed)).toEqual([]);
+        expect(upgradeProblems({ postgresImage: "docker.io/library/postgres:16.14-alpine" }, allowed)).toEqual([]);
         expect(upgradeProblems({ postgresImage: "docker.io/library/postgres:16.4-alpine" }, base)).toEqual([]);
     });
 });
@@ -114,8 +114,8 @@ describe("the program refuses unsafe upgrades before creating anything", () => {
 
     test("the next line goes through, and the deployed versions are exported for the next run", async () => {
         const config = withOverrides(local, { authentik: { ...authentik, version: "2025.8.1" } });
-        const run = await runProgram({ stack: "local", config, previousOutputs: { authentikVersion: "2025.6.3", postgresImage: "docker.io/library/postgres:16.9-alpine" } });
+        const run = await runProgram({ stack: "local", config, previousOutputs: { authentikVersion: "2025.6.3", postgresImage: "docker.io/library/postgres:16.14-alpine" } });
         expect(run.outputs.authentikVersion?.value).toBe("2025.8.1");
-        expect(run.outputs.postgresImage?.value).toBe("docker.io/library/postgres:16.9-alpine");
+        expect(run.outputs.postgresImage?.value).toBe("docker.io/library/postgres:16.14-alpine");
     });
 });
