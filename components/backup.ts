@@ -5,6 +5,7 @@ import { renderEnv } from "../lib/authentikPlan";
 import { BACKUP_SCRIPT_SOURCE, BACKUP_SCRIPT_TARGET, BackupPlan } from "../lib/backupPlan";
 import { containerHardening, healthcheckArgs } from "../lib/containerDefaults";
 import { AuthentikData } from "./authentikData";
+import { volumeArgs } from "./serviceContainer";
 
 export interface BackupArgs {
     plan: BackupPlan;
@@ -44,16 +45,7 @@ export class Backup extends pulumi.ComponentResource {
                 memory: plan.memoryMb,
                 networksAdvanced: [{ name: data.networkName, aliases: ["backup"] }],
                 ports: [],
-                volumes: plan.mounts.map((mount) => {
-                    if (mount.volume === undefined) {
-                        return { hostPath: mount.hostPath, containerPath: mount.containerPath, readOnly: mount.readOnly ?? false };
-                    }
-                    const volume = data.volumes[mount.volume];
-                    if (!volume) {
-                        throw new Error(`backup mounts volume ${mount.volume}, which is not planned`);
-                    }
-                    return { volumeName: volume.name, containerPath: mount.containerPath, readOnly: mount.readOnly ?? false };
-                }),
+                volumes: plan.mounts.map((mount) => volumeArgs(mount, data.volumes)),
                 healthcheck: healthcheckArgs(plan.healthcheck),
                 wait: true,
                 waitTimeout: plan.waitTimeoutSeconds,

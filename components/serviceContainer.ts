@@ -67,7 +67,8 @@ function environment(service: ServicePlan, secrets: SecretValues): pulumi.Input<
     return pulumi.secret(pulumi.all(values).apply((resolved) => renderEnv(service.env, resolved)));
 }
 
-function volumeArgs(mount: VolumeMountPlan, volumes: Readonly<Partial<Record<VolumeRole, docker.Volume>>>): docker.types.input.ContainerVolume {
+/** A planned mount as Docker's volume argument: a named volume of the plan, or a host path. */
+export function volumeArgs(mount: VolumeMountPlan, volumes: Readonly<Partial<Record<VolumeRole, docker.Volume>>>): docker.types.input.ContainerVolume {
     if (mount.volume !== undefined) {
         const volume = volumes[mount.volume];
         if (!volume) {

@@ -426,6 +426,12 @@ export function transitiveDependencies(run: ProgramRun, resource: RecordedResour
     return seen;
 }
 
+/** The inputs a state file or preview would show in plain text (secret inputs left out), as JSON. */
+export function visibleInputs(resource: RecordedResource): string {
+    const hidden = (key: string) => resource.secretPaths.some((secretPath) => secretPath === key || secretPath.startsWith(`${key}.`) || secretPath.startsWith(`${key}[`));
+    return JSON.stringify(Object.fromEntries(Object.entries(resource.inputs).filter(([key]) => !hidden(key))));
+}
+
 /** The env list of a container as KEY → value. */
 export function envOf(resource: RecordedResource): Record<string, string> {
     const envs = (resource.inputs.envs as string[] | undefined) ?? [];

@@ -6,7 +6,7 @@
 import * as fs from "fs";
 import * as path from "path";
 import { parse as parseYaml } from "yaml";
-import { ProgramRun, REPO_ROOT, RecordedResource, StackConfigInput, byName, envOf, loadStackFile, ofType, runProgram, stackNames, transitiveDependencies, withOverrides } from "./harness";
+import { ProgramRun, REPO_ROOT, StackConfigInput, byName, envOf, loadStackFile, ofType, runProgram, stackNames, transitiveDependencies, visibleInputs, withOverrides } from "./harness";
 
 const STACKS = stackNames();
 const CONTAINER = "docker:index/container:Container";
@@ -40,10 +40,6 @@ function touched(before: ProgramRun, after: ProgramRun): string[] {
         .sort();
 }
 
-function visibleInputs(resource: RecordedResource): string {
-    const hidden = (key: string) => resource.secretPaths.some((secretPath) => secretPath === key || secretPath.startsWith(`${key}.`) || secretPath.startsWith(`${key}[`));
-    return JSON.stringify(Object.fromEntries(Object.entries(resource.inputs).filter(([key]) => !hidden(key))));
-}
 
 describe.each(STACKS)("stack %s", (stack) => {
     const config = loadStackFile(stack);
