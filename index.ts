@@ -36,7 +36,7 @@ export default async function main(): Promise<Record<string, unknown>> {
     const tunnel = config.cloudflare
         ? new CloudflareTunnel("cloudflare", {
               accountId: config.cloudflare.accountId,
-              zoneId: config.cloudflare.zoneId ?? cloudflare.getZoneOutput({ filter: { name: config.cloudflare.zone } }).zoneId,
+              zoneId: config.cloudflare.zoneId ?? cloudflare.getZoneOutput({ filter: { name: config.cloudflare.zone } }).id,
               tunnelName: tunnelName(PROJECT, stack),
               hostname: config.domain,
               ingress: planIngress(config.domain, plan.internalUrl),

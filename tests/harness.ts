@@ -134,7 +134,8 @@ function mockCall(args: pulumi.runtime.MockCallArgs, state: MockState): Record<s
         }
         case "cloudflare:index/getZone:getZone": {
             const filter = (args.inputs as { filter?: { name?: string } }).filter;
-            return { ...args.inputs, zoneId: fakeHex(filter?.name ?? "zone", 32), name: filter?.name ?? "" };
+            // A filter lookup fills in the computed id; zoneId is the optional input and stays unset.
+            return { ...args.inputs, id: fakeHex(filter?.name ?? "zone", 32), name: filter?.name ?? "" };
         }
         default:
             // Nothing is silently faked: a new data source needs a mock here first.
