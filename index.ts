@@ -30,13 +30,13 @@ export default async function main(): Promise<Record<string, unknown>> {
     // Upgrades go one authentik release line at a time, never back, and PostgreSQL majors only when allowed.
     assertSafeUpgrade(await readDeployedVersions(), config);
 
-    const secrets = new AuthentikSecrets("authentik", { protectSecretKey: config.protect.secretKey });
+    const secrets = new AuthentikSecrets("authentik", { protectSecretKey: config.protect.secretKey, protectPostgresPassword: config.protect.database });
 
     // Cloudflare first and independent of the VM: tunnel, ingress and DNS are created while the VM boots.
     const tunnel = config.cloudflare
         ? new CloudflareTunnel("cloudflare", {
               accountId: config.cloudflare.accountId,
-              zoneId: config.cloudflare.zoneId ?? cloudflare.getZoneOutput({ filter: { name: config.cloudflare.zone } }).id,
+              zoneId: config.cloudflare.zoneId ?? zoneIdByName(config.cloudflare.zone),
               tunnelName: tunnelName(PROJECT, stack),
               hostname: config.domain,
               ingress: planIngress(config.domain, plan.internalUrl),
@@ -81,7 +81,8 @@ export default async function main(): Promise<Record<string, unknown>> {
 
     return {
         url: plan.url,
-        authentikVersion: plan.version,
+        // Exported only once server and worker are up, so a failed upgrade does not count as deployed.
+        authentikVersion: pulumi.all([authentik.server.id, authentik.worker.id]).apply(() => plan.version),
         postgresImage: config.docker.images.postgresql,
         adminUser: plan.adminUser,
         bootstrapPassword: secrets.bootstrapPassword,
@@ -93,6 +94,11 @@ export default async function main(): Promise<Record<string, unknown>> {
         ...(host.vm ? { vmId: host.vm.vmId, vmAddress: host.vm.address } : {}),
         ...(tunnel ? { tunnelId: tunnel.tunnelId, tunnelName: tunnelName(PROJECT, stack) } : {}),
     };
+}
+
+/** zone_id is what the provider documents for a lookup; older provider builds filled in only id. */
+function zoneIdByName(zone: string): pulumi.Output<string> {
+    return cloudflare.getZoneOutput({ filter: { name: zone } }).apply((found) => found.zoneId || found.id);
 }
 
 /** The Docker daemon to deploy to: a new Proxmox VM when configured, otherwise docker.host. */
@@ -121,7 +127,8 @@ function dockerHost(config: StackConfig, stack: string): { provider: docker.Prov
             user: config.proxmox.sshUser,
             ...(config.sshPrivateKey !== undefined ? { privateKey: pulumi.secret(config.sshPrivateKey) } : {}),
             readyTimeoutSeconds: config.proxmox.readyTimeoutSeconds,
-            triggers: [vm.vmId],
+            // A replaced VM keeps its vmId but gets new MAC addresses: check readiness again.
+            triggers: [vm.vmId, vm.vm.macAddresses],
         },
         // dependsOn the whole VM component: the firewall must let SSH in before the readiness check dials.
         { dependsOn: [vm] },

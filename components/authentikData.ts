@@ -31,7 +31,12 @@ export class AuthentikData extends pulumi.ComponentResource {
         super("authentik-sso:docker:Data", name, {}, opts);
         const { plan } = args;
 
-        this.network = new docker.Network(`${name}-network`, { name: plan.networkName, driver: "bridge", ipamConfigs: [{ subnet: plan.subnet }] }, { parent: this });
+        this.network = new docker.Network(
+            `${name}-network`,
+            { name: plan.networkName, driver: "bridge", ipamConfigs: [{ subnet: plan.subnet }] },
+            // The name is fixed: a new subnet means removing the network (and replacing its containers) first.
+            { parent: this, deleteBeforeReplace: true },
+        );
         this.networkName = this.network.name;
 
         const volumes: Partial<Record<VolumeRole, docker.Volume>> = {};

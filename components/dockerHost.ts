@@ -51,7 +51,9 @@ export class DockerHost extends pulumi.ComponentResource {
 
         this.provider = new docker.Provider(
             `${name}-docker`,
-            { host: pulumi.interpolate`ssh://${args.user}@${args.address}`, sshOpts: sshOptions() },
+            // The host is derived from the check's output, so it stays unknown (and the provider unconfigured) until
+            // the check has passed: dependsOn alone does not stop a provider from connecting (pulumi/pulumi#8917).
+            { host: pulumi.all([this.ready.stdout, args.address]).apply(([, address]) => `ssh://${args.user}@${address}`), sshOpts: sshOptions() },
             // dependsOn: the provider connects as soon as it exists, so it must wait for a ready daemon.
             { parent: this, dependsOn: [this.ready] },
         );

@@ -38,12 +38,14 @@ export class ProxmoxVm extends pulumi.ComponentResource {
                 // "import" lets the disk be created with importFrom (Proxmox VE 8.4 and later).
                 contentType: "import",
                 url: proxmox.image.url ?? preset.url,
-                fileName: proxmox.image.fileName ?? preset.fileName,
+                // One file per VM: two stacks on one node must not share (and delete) each other's image.
+                fileName: proxmox.image.fileName ?? `${args.vmName}-${preset.fileName}`,
                 ...(proxmox.image.checksum !== undefined ? { checksum: proxmox.image.checksum, checksumAlgorithm: proxmox.image.checksumAlgorithm } : {}),
                 // A newer upstream image must not churn the file on every update; new VMs get it on replacement.
                 overwrite: false,
             },
-            { parent: this },
+            // The file name is fixed: the old file must go before the new one is written.
+            { parent: this, deleteBeforeReplace: true },
         );
 
         const snippet = new proxmoxve.FileLegacy(
@@ -56,6 +58,8 @@ export class ProxmoxVm extends pulumi.ComponentResource {
             },
             {
                 parent: this,
+                // The file name (its volid) is fixed: deleting the old file after creating the new one would delete both.
+                deleteBeforeReplace: true,
                 // cloud-init is bootstrap only: a changed user-data must not rewrite the snippet under a running VM
                 // or replace the VM (bpg#2901, #1622). README "Changing cloud-init" says how a change gets there.
                 ignoreChanges: ["sourceRaw"],
@@ -106,7 +110,8 @@ export class ProxmoxVm extends pulumi.ComponentResource {
                 stopOnDestroy: true,
             },
             // protect: the VM holds the database volume; `pulumi destroy` must stop here unless unprotected first.
-            { parent: this, protect: args.protect },
+            // deleteBeforeReplace: a fixed vmId cannot exist twice.
+            { parent: this, protect: args.protect, deleteBeforeReplace: true },
         );
         this.vmId = this.vm.vmId;
 

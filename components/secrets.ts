@@ -7,6 +7,11 @@ export interface AuthentikSecretsArgs {
      * invalidates signed values, so production stacks should set this.
      */
     protectSecretKey: boolean;
+    /**
+     * Protect the PostgreSQL password: PostgreSQL takes it only when the database is first created, so a new
+     * value would lock authentik and the backups out of the existing database. Goes with protect.database.
+     */
+    protectPostgresPassword: boolean;
 }
 
 /**
@@ -29,7 +34,7 @@ export class AuthentikSecrets extends pulumi.ComponentResource {
         const alphanumeric = (role: string, length: number, extra?: pulumi.CustomResourceOptions) =>
             new random.RandomPassword(`${name}-${role}`, { length, special: false, minLower: 2, minUpper: 2, minNumeric: 2 }, { parent: this, ...extra });
 
-        this.postgresPassword = pulumi.secret(alphanumeric("postgres-password", 32).result);
+        this.postgresPassword = pulumi.secret(alphanumeric("postgres-password", 32, { protect: args.protectPostgresPassword }).result);
         // protect: replacing the key would log everyone out and break signed values (pulumi-random#258 is why
         // provider upgrades are reviewed in preview before they reach prod).
         this.secretKey = pulumi.secret(alphanumeric("secret-key", 64, { protect: args.protectSecretKey }).result);

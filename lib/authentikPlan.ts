@@ -294,7 +294,10 @@ export function planAuthentik(config: StackConfig): AuthentikPlan {
 
 /** PostgreSQL 18 images keep data one level up (authentik issue #22016). */
 export function postgresMajorVersion(image: string): number | undefined {
-    const tag = image.split(":").pop() ?? "";
+    // registry:port/repo:tag@sha256:digest -> tag
+    const withoutDigest = image.split("@")[0] ?? "";
+    const lastSegment = withoutDigest.split("/").pop() ?? "";
+    const tag = lastSegment.includes(":") ? lastSegment.slice(lastSegment.indexOf(":") + 1) : "";
     const match = /^(\d+)/.exec(tag);
     return match ? Number(match[1]) : undefined;
 }

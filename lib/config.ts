@@ -269,6 +269,8 @@ const upgradesSchema = z
     .strictObject({
         /** Allow a PostgreSQL major version change (only after a dump-and-restore, see README). */
         allowPostgresMajorChange: z.boolean().default(false),
+        /** Allow going back to an older authentik version, after restoring the dump taken before the upgrade. */
+        allowDowngrade: z.boolean().default(false),
     })
     .prefault({});
 

@@ -4,7 +4,7 @@
  */
 import type { StackConfig } from "./config";
 import { postgresMajorVersion } from "./authentikPlan";
-import { checkUpgrade, parseAuthentikVersion } from "./versions";
+import { checkUpgrade, compareVersions, parseAuthentikVersion } from "./versions";
 
 /** What the stack's last successful update exported. */
 export interface DeployedVersions {
@@ -28,7 +28,8 @@ export function upgradeProblems(deployed: DeployedVersions, config: StackConfig)
     const to = parseAuthentikVersion(config.authentik.version);
     if (from && to) {
         const check = checkUpgrade(from, to);
-        if (!check.ok) {
+        const isDowngrade = compareVersions(to, from) < 0;
+        if (!check.ok && !(isDowngrade && config.upgrades.allowDowngrade)) {
             problems.push(
                 `authentik-sso:authentik.version: got "${to.tag}" while ${from.tag} is deployed; ${check.reason}. Steps: ${check.steps
                     .map((step, index) => `(${index + 1}) ${step}`)

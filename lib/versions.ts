@@ -92,12 +92,22 @@ export function checkUpgrade(deployed: AuthentikVersion, wanted: AuthentikVersio
         return {
             ok: false,
             reason: `downgrade from ${deployed.tag} to ${wanted.tag} is not supported by authentik`,
-            steps: [`keep authentik.version at ${deployed.tag} or newer, or restore the backup taken before the upgrade`],
+            steps: [
+                `keep authentik.version at ${deployed.tag} or newer`,
+                "or restore the pre-upgrade dump (scripts/restore.sh) and set authentik-sso:upgrades.allowDowngrade to true for that one update",
+            ],
         };
     }
     const from = SUPPORTED_RELEASE_LINES.indexOf(deployed.line as ReleaseLine);
     const to = SUPPORTED_RELEASE_LINES.indexOf(wanted.line as ReleaseLine);
-    if (from < 0 || to < 0 || to - from <= 1) {
+    if (from < 0) {
+        return {
+            ok: false,
+            reason: `the deployed release line ${deployed.line} is not one this program knows (${SUPPORTED_RELEASE_LINES.join(", ")})`,
+            steps: ["upgrade it by hand to a supported line, following authentik's release notes, then run pulumi up"],
+        };
+    }
+    if (to - from <= 1) {
         return { ok: true };
     }
     const steps = SUPPORTED_RELEASE_LINES.slice(from + 1, to + 1).map(

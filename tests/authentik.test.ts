@@ -2,7 +2,7 @@
  * The core stack under mocks: the real program with the local stack's config, asserting on every container,
  * volume, image, the network, the start-up order, the release-line differences and the secrets.
  */
-import { ProgramRun, RecordedResource, byName, envOf, loadStackFile, ofType, runProgram, visibleInputs, withOverrides } from "./harness";
+import { ProgramRun, RecordedResource, byName, envOf, loadStackFile, mockImageId, ofType, runProgram, visibleInputs, withOverrides } from "./harness";
 
 const CONTAINER = "docker:index/container:Container";
 const local = loadStackFile("local");
@@ -18,8 +18,8 @@ function imageOf(run: ProgramRun, container: RecordedResource): string {
     if (!image) {
         throw new Error(`${container.name} uses no RemoteImage`);
     }
-    // The container must run exactly the pulled image, so a tag change is a visible replacement.
-    expect(container.inputs.image).toBe(`sha256:${String(container.inputs.image).slice(7)}`);
+    // The container must run exactly the pulled image (its id), so a tag change is a visible replacement.
+    expect(container.inputs.image).toBe(mockImageId(String(image.inputs.name)));
     return String(image.inputs.name);
 }
 
@@ -82,6 +82,8 @@ describe("local stack (authentik 2025.6.3, the reference deployment)", () => {
     test("a bridge network with the configured subnet", () => {
         const network = byName(run, "authentik-network");
         expect(network.inputs).toMatchObject({ name: "authentik-network", driver: "bridge", ipamConfigs: [{ subnet: "172.28.53.0/24" }] });
+        // Its name is fixed: a new subnet removes it (and replaces its containers) before creating the new one.
+        expect(network.deleteBeforeReplace).toBe(true);
     });
 
     test("named volumes for the database, Redis, media, certs and custom templates", () => {
@@ -328,10 +330,10 @@ describe("options", () => {
         expect(JSON.stringify(byName(run, "authentik-server").inputs.volumes)).not.toContain("docker.sock");
     });
 
-    test("protect.database protects the database and media volumes; protect.secretKey the secret key", async () => {
+    test("protect.database protects the database and media volumes and the database password; protect.secretKey the secret key", async () => {
         const run = await runProgram({ stack: "local", config: withOverrides(local, { protect: { database: true, secretKey: true } }) });
         const protectedNames = run.resources.filter((resource) => resource.protect).map((resource) => resource.name).sort();
-        expect(protectedNames).toEqual(["authentik-secret-key", "authentik-volume-database", "authentik-volume-storage"]);
+        expect(protectedNames).toEqual(["authentik-postgres-password", "authentik-secret-key", "authentik-volume-database", "authentik-volume-storage"]);
     });
 
     test("nothing is protected unless asked", async () => {

@@ -85,6 +85,17 @@ export function mockSecretValue(name: string, length: number): string {
     return base.repeat(Math.ceil(length / base.length)).slice(0, length);
 }
 
+/** The image id the mock gives a pulled image: different for every reference. */
+export function mockImageId(reference: string): string {
+    return `sha256:${fakeHex(reference, 64)}`;
+}
+
+/** Proxmox's own prefix (BC:24:11) with bytes from the name. */
+export function mockMacAddress(name: string): string {
+    const hex = fakeHex(name, 6).toUpperCase();
+    return `BC:24:11:${hex.slice(0, 2)}:${hex.slice(2, 4)}:${hex.slice(4, 6)}`;
+}
+
 interface MockState {
     secretValues: Set<string>;
     invokes: RecordedInvoke[];
@@ -106,8 +117,10 @@ function mockOutputs(args: pulumi.runtime.MockResourceArgs, state: MockState): {
             state.secretValues.add(value);
             return { id, state: { ...inputs, base64: pulumi.secret(value), hex: pulumi.secret(fakeHex(args.name, Number(inputs.length) * 2)) } };
         }
-        case "docker:index/remoteImage:RemoteImage":
-            return { id: `sha256:${fakeHex(String(inputs.name), 64)}`, state: { ...inputs, imageId: `sha256:${fakeHex(String(inputs.name), 64)}`, repoDigest: `${String(inputs.name).split(":")[0]}@sha256:${fakeHex(String(inputs.name), 64)}` } };
+        case "docker:index/remoteImage:RemoteImage": {
+            const imageId = mockImageId(String(inputs.name));
+            return { id: imageId, state: { ...inputs, imageId, repoDigest: `${String(inputs.name).split(":")[0]}@${imageId}` } };
+        }
         case "cloudflare:index/zeroTrustTunnelCloudflared:ZeroTrustTunnelCloudflared": {
             const hex = fakeHex(args.name, 32);
             const tunnelId = `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20, 32)}`;
@@ -116,7 +129,7 @@ function mockOutputs(args: pulumi.runtime.MockResourceArgs, state: MockState): {
         case "pulumi:pulumi:StackReference":
             return { id: String(inputs.name), state: { ...inputs, outputs: state.previousOutputs, secretOutputNames: [] } };
         case "proxmoxve:index/vmLegacy:VmLegacy":
-            return { id: String(typeof inputs.vmId === "number" ? inputs.vmId : 100), state: { ...inputs, vmId: inputs.vmId ?? 100 } };
+            return { id: String(typeof inputs.vmId === "number" ? inputs.vmId : 100), state: { ...inputs, vmId: inputs.vmId ?? 100, macAddresses: [mockMacAddress(args.name)] } };
         case "command:remote:Command":
             return { id, state: { ...inputs, stdout: "ready", stderr: "" } };
         default:
@@ -134,8 +147,7 @@ function mockCall(args: pulumi.runtime.MockCallArgs, state: MockState): Record<s
         }
         case "cloudflare:index/getZone:getZone": {
             const filter = (args.inputs as { filter?: { name?: string } }).filter;
-            // A filter lookup fills in the computed id; zoneId is the optional input and stays unset.
-            return { ...args.inputs, id: fakeHex(filter?.name ?? "zone", 32), name: filter?.name ?? "" };
+            return { ...args.inputs, id: fakeHex(filter?.name ?? "zone", 32), zoneId: fakeHex(filter?.name ?? "zone", 32), name: filter?.name ?? "" };
         }
         default:
             // Nothing is silently faked: a new data source needs a mock here first.

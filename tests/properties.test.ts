@@ -183,17 +183,18 @@ describe("environments", () => {
     test("prod protects the VM, the database storage and the secret key; dev protects nothing", async () => {
         const dev = await runProgram({ stack: "dev", config: loadStackFile("dev") });
         const prod = await runProgram({ stack: "prod", config: loadStackFile("prod") });
-        expect(prod.resources.filter((resource) => resource.protect).map((resource) => resource.name).sort()).toEqual(["authentik-secret-key", "authentik-vm", "authentik-volume-database", "authentik-volume-storage"]);
+        expect(prod.resources.filter((resource) => resource.protect).map((resource) => resource.name).sort()).toEqual(["authentik-postgres-password", "authentik-secret-key", "authentik-vm", "authentik-volume-database", "authentik-volume-storage"]);
         expect(dev.resources.filter((resource) => resource.protect)).toEqual([]);
     });
 
-    test("dev and prod never share a VM id, address, tunnel name, hostname or Docker subnet", async () => {
+    test("dev and prod never share a VM id, address, image file, tunnel name, hostname or Docker subnet", async () => {
         const runs = [await runProgram({ stack: "dev", config: loadStackFile("dev") }), await runProgram({ stack: "prod", config: loadStackFile("prod") })];
         const identity = (run: ProgramRun) => {
             const vm = byName(run, "authentik-vm");
             return {
                 vmId: vm.inputs.vmId,
                 address: (vm.inputs.initialization as { ipConfigs: { ipv4: { address: string } }[] }).ipConfigs[0]?.ipv4.address.split("/")[0],
+                imageFile: byName(run, "authentik-image").inputs.fileName,
                 tunnel: byName(run, "cloudflare-tunnel").inputs.name,
                 hostname: byName(run, "cloudflare-dns").inputs.name,
                 subnet: envOf(byName(run, "authentik-server")).AUTHENTIK_LISTEN__TRUSTED_PROXY_CIDRS,

@@ -3,7 +3,7 @@
  * the firewall, the readiness check and the Docker provider bound to the VM.
  */
 import { parse as parseYaml } from "yaml";
-import { ProgramRun, byName, loadStackFile, ofType, runProgram, transitiveDependencies } from "./harness";
+import { ProgramRun, byName, loadStackFile, mockMacAddress, ofType, runProgram, transitiveDependencies } from "./harness";
 
 const dev = loadStackFile("dev");
 const prod = loadStackFile("prod");
@@ -22,9 +22,10 @@ describe("dev stack: a VM from a cloud image, Docker over SSH once it is ready",
             datastoreId: "local",
             contentType: "import",
             url: "https://cloud.debian.org/images/cloud/bookworm/latest/debian-12-genericcloud-amd64.qcow2",
-            fileName: "debian-12-genericcloud-amd64.qcow2",
+            fileName: "authentik-dev-debian-12-genericcloud-amd64.qcow2",
             overwrite: false,
         });
+        expect(image.deleteBeforeReplace).toBe(true);
     });
 
     test("the VM: 2 cores, 2048 MB, the disk imported from the image, a firewalled NIC, static address, cloud-init snippet", () => {
@@ -54,12 +55,15 @@ describe("dev stack: a VM from a cloud image, Docker over SSH once it is ready",
         });
         expect(vm.dependencies).toEqual(expect.arrayContaining([image.urn, snippet.urn]));
         expect(vm.protect).toBe(false);
+        // A fixed vmId cannot exist twice: replacement deletes first.
+        expect(vm.deleteBeforeReplace).toBe(true);
     });
 
     test("the cloud-init snippet holds the rendered user-data and is bootstrap only", () => {
         const snippet = byName(run, "authentik-user-data");
         expect(snippet.inputs).toMatchObject({ nodeName: "pve", datastoreId: "local", contentType: "snippets" });
         expect(snippet.ignoreChanges).toEqual(["sourceRaw"]);
+        expect(snippet.deleteBeforeReplace).toBe(true);
         const raw = snippet.inputs.sourceRaw as { fileName: string; data: string };
         expect(raw.fileName).toBe("authentik-dev-user-data.yaml");
         expect(raw.data.startsWith("#cloud-config\n")).toBe(true);
@@ -88,7 +92,8 @@ describe("dev stack: a VM from a cloud image, Docker over SSH once it is ready",
         expect(ready.inputs.connection).toMatchObject({ host: "192.168.1.51", user: "authentik", perDialTimeout: 10, dialErrorLimit: 90 });
         expect(String(ready.inputs.create)).toContain("cloud-init status --wait");
         expect(String(ready.inputs.create)).toContain("docker info");
-        expect(ready.inputs.triggers).toEqual([9101]);
+        // A replaced VM keeps vmId 9101 but not its MAC addresses.
+        expect(ready.inputs.triggers).toEqual([9101, [mockMacAddress("authentik-vm")]]);
         expect(transitiveDependencies(run, ready)).toContain(vm.urn);
         const host = byName(run, "vm");
         expect(host.dependencies).toEqual(expect.arrayContaining([byName(run, "authentik-firewall-rules").urn, vm.urn]));
@@ -103,6 +108,8 @@ describe("dev stack: a VM from a cloud image, Docker over SSH once it is ready",
         expect(sshOpts).toContain("ConnectionAttempts=6");
         expect(sshOpts).toContain("StrictHostKeyChecking=accept-new");
         expect(provider.dependencies).toContain(byName(run, "vm-ready").urn);
+        // The host itself comes from the check's output, so the provider cannot connect before it passed.
+        expect(provider.propertyDependencies.host).toContain(byName(run, "vm-ready").urn);
     });
 
     test("every Docker resource uses the VM's provider, and no local Docker provider exists", () => {
@@ -146,6 +153,7 @@ describe("prod stack: protection and sizing", () => {
 
     test("the database storage and the secret key are protected", () => {
         expect(run.resources.filter((resource) => resource.protect).map((resource) => resource.name).sort()).toEqual([
+            "authentik-postgres-password",
             "authentik-secret-key",
             "authentik-vm",
             "authentik-volume-database",

@@ -20,7 +20,7 @@ case "$1 $2" in
     case "$3" in
       *.Image*) echo sha256:0123 ;;
       *Networks*) echo sso-network ;;
-      *Mounts*) printf 'volume sso-data /sources/data\\nvolume sso-certs /sources/certs\\nvolume sso-custom-templates /sources/templates\\nbind /var/backups/authentik /backups\\n' ;;
+      *Mounts*) printf 'volume sso-media /sources/media\\nvolume sso-certs /sources/certs\\nvolume sso-custom-templates /sources/templates\\nbind /var/backups/authentik /backups\\n' ;;
       *Health*) echo healthy ;;
     esac ;;
   "exec sso-backup")
@@ -54,7 +54,7 @@ describe("scripts/restore.sh", () => {
         expect(index("exec sso-backup authentik-backup restore-db /backups/" + DUMP)).toBeGreaterThan(index("stop "));
         const run = log.find((line) => line.startsWith("run "));
         expect(run).toBe(
-            `run --rm -i --user root --network sso-network --volume sso-data:/sources/data --volume sso-certs:/sources/certs --volume sso-custom-templates:/sources/templates --volume /var/backups/authentik:/backups:ro --entrypoint /bin/sh sha256:0123 -s restore-files /backups/${ARCHIVE}`,
+            `run --rm -i --user root --network sso-network --volume sso-media:/sources/media --volume sso-certs:/sources/certs --volume sso-custom-templates:/sources/templates --volume /var/backups/authentik:/backups:ro --entrypoint /bin/sh sha256:0123 -s restore-files /backups/${ARCHIVE}`,
         );
         expect(index("run ")).toBeGreaterThan(index("exec sso-backup authentik-backup restore-db"));
         expect(index("start sso-worker sso-server")).toBeGreaterThan(index("run "));

@@ -2,6 +2,7 @@
 import { UpgradeError, upgradeProblems } from "../lib/upgradeGuard";
 import { SUPPORTED_RELEASE_LINES, checkUpgrade, compareVersions, featuresOf, parseAuthentikVersion } from "../lib/versions";
 import { parseStackConfig } from "../lib/config";
+import { postgresDataPath, postgresMajorVersion } from "../lib/authentikPlan";
 import { lastRun, loadStackFile, runProgram, withOverrides } from "./harness";
 
 function version(tag: string) {
@@ -88,10 +89,36 @@ describe("upgradeProblems", () => {
         expect(problem).toContain("authentik-sso:docker.images.postgresql");
         expect(problem).toContain("PostgreSQL 16");
         expect(problem).toContain("allowPostgresMajorChange");
-        const allowed = { ...next, upgrades: { allowPostgresMajorChange: true } };
+        const allowed = { ...next, upgrades: { ...next.upgrades, allowPostgresMajorChange: true } };
         expect(upgradeProblems({ postgresImage: "docker.io/library/postgres:16.14-alpine" }, allowed)).toEqual([]);
         expect(upgradeProblems({ postgresImage: "docker.io/library/postgres:16.4-alpine" }, base)).toEqual([]);
     });
+});
+
+test.each([
+    ["docker.io/library/postgres:16.14-alpine", 16],
+    ["postgres:18", 18],
+    ["registry.example.com:5000/library/postgres:17.6-alpine@sha256:" + "a".repeat(64), 17],
+    ["docker.io/library/postgres:16.14-alpine@sha256:" + "1234".repeat(16), 16],
+    ["postgres@sha256:" + "b".repeat(64), undefined],
+])("the PostgreSQL major of %s is %s", (image, major) => {
+    expect(postgresMajorVersion(image)).toBe(major);
+});
+
+test("a digest-pinned PostgreSQL 16 image keeps the PostgreSQL 16 data path", () => {
+    expect(postgresDataPath("docker.io/library/postgres:16.14-alpine@sha256:" + "1234".repeat(16))).toBe("/var/lib/postgresql/data");
+    expect(postgresDataPath("docker.io/library/postgres:18.1-alpine")).toBe("/var/lib/postgresql");
+});
+
+test("a deployed version outside the known lines is refused, not waved through", () => {
+    expect(checkUpgrade(version("2024.12.3"), version("2026.8.3"))).toMatchObject({ ok: false, reason: expect.stringContaining("2024.12 is not one this program knows") });
+});
+
+test("allowDowngrade lets a restored pre-upgrade dump go back to its version, and nothing else", () => {
+    const back = parseStackConfig({ domain: "auth.example.com", authentik: { bootstrapEmail: "a@example.com", version: "2025.6.3" }, upgrades: { allowDowngrade: true } });
+    expect(upgradeProblems({ authentikVersion: "2025.8.1" }, back)).toEqual([]);
+    const skip = parseStackConfig({ domain: "auth.example.com", authentik: { bootstrapEmail: "a@example.com", version: "2025.12.1" }, upgrades: { allowDowngrade: true } });
+    expect(upgradeProblems({ authentikVersion: "2025.6.3" }, skip)).toHaveLength(1);
 });
 
 describe("the program refuses unsafe upgrades before creating anything", () => {
