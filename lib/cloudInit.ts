@@ -19,6 +19,35 @@ export interface CloudInitInput {
 /** Fingerprint of Docker's release signing key for its apt repositories. */
 export const DOCKER_APT_KEY_FINGERPRINT = "9DC858229FC7DD38854AE2D88D81803C0EBFCD88";
 
+export const DOCKER_INSTALL_SCRIPT_PATH = "/usr/local/sbin/authentik-sso-install-docker";
+
+/**
+ * Docker's documented apt setup, with the signing key checked against its fingerprint. Not cloud-init's
+ * apt `keyid`: that needs gpg and dirmngr, which Debian's generic cloud image lacks when the apt module runs.
+ */
+export function dockerInstallScript(distro: Distro): string {
+    return [
+        "#!/bin/sh",
+        "# Installs Docker Engine and the compose plugin from Docker's apt repository (written by cloud-init).",
+        "set -eu",
+        `expected=${DOCKER_APT_KEY_FINGERPRINT}`,
+        "install -m 0755 -d /etc/apt/keyrings",
+        `curl -fsSL --retry 5 https://download.docker.com/linux/${distro}/gpg -o /etc/apt/keyrings/docker.asc.new`,
+        "actual=$(gpg --show-keys --with-colons /etc/apt/keyrings/docker.asc.new | awk -F: '$1 == \"fpr\" { print $10; exit }')",
+        'if [ "$actual" != "$expected" ]; then',
+        '    echo "the Docker signing key has fingerprint $actual, expected $expected" >&2',
+        "    exit 1",
+        "fi",
+        "mv /etc/apt/keyrings/docker.asc.new /etc/apt/keyrings/docker.asc",
+        "chmod a+r /etc/apt/keyrings/docker.asc",
+        'codename=$(. /etc/os-release && echo "$VERSION_CODENAME")',
+        `echo "deb [arch=$(dpkg --print-architecture) signed-by=/etc/apt/keyrings/docker.asc] https://download.docker.com/linux/${distro} $codename stable" >/etc/apt/sources.list.d/docker.list`,
+        "apt-get update",
+        "DEBIAN_FRONTEND=noninteractive apt-get install -y docker-ce docker-ce-cli containerd.io docker-compose-plugin",
+        "",
+    ].join("\n");
+}
+
 /** The Docker provider opens several SSH sessions at once; sshd's default of 10 is too few (kreuzwerker#262). */
 export const SSHD_MAX_SESSIONS = 64;
 
@@ -55,32 +84,19 @@ export function renderCloudInit(input: CloudInitInput): string {
                 ssh_authorized_keys: [...input.sshPublicKeys],
             },
         ],
-        apt: {
-            sources: {
-                "docker.list": {
-                    source: `deb [signed-by=$KEY_FILE] https://download.docker.com/linux/${input.distro} $RELEASE stable`,
-                    keyid: DOCKER_APT_KEY_FINGERPRINT,
-                },
-            },
-        },
         package_update: true,
         package_upgrade: true,
-        packages: [
-            "qemu-guest-agent",
-            "unattended-upgrades",
-            "ca-certificates",
-            "docker-ce",
-            "docker-ce-cli",
-            "containerd.io",
-            "docker-compose-plugin",
-        ],
+        // curl and gnupg fetch and check Docker's signing key (dockerInstallScript).
+        packages: ["qemu-guest-agent", "unattended-upgrades", "ca-certificates", "curl", "gnupg"],
         write_files: [
             { path: "/etc/ssh/sshd_config.d/90-authentik-sso.conf", permissions: "0644", content: SSHD_CONFIG },
             { path: "/etc/apt/apt.conf.d/20auto-upgrades", permissions: "0644", content: AUTO_UPGRADES },
             { path: "/etc/docker/daemon.json", permissions: "0644", content: DOCKER_DAEMON_JSON },
+            { path: DOCKER_INSTALL_SCRIPT_PATH, permissions: "0755", content: dockerInstallScript(input.distro) },
         ],
         runcmd: [
             ["systemctl", "enable", "--now", "qemu-guest-agent"],
+            [DOCKER_INSTALL_SCRIPT_PATH],
             ["systemctl", "enable", "--now", "docker"],
             ["usermod", "--append", "--groups", "docker", input.adminUser],
             ...input.folders.map((folder) => ["install", "--directory", "--mode=0700", folder]),

@@ -1,8 +1,8 @@
 /** How the stack reaches a Docker daemon over SSH and decides that it is ready. */
 
 /**
- * Waits for cloud-init to finish and for Docker to answer. `cloud-init status --wait` exits 2 for "done with
- * recoverable errors", which still leaves a working host.
+ * Waits for cloud-init to finish, for Docker to answer and for the SSH user to be in the docker group.
+ * `cloud-init status --wait` exits 2 for "done with recoverable errors", which still leaves a working host.
  */
 export function readinessScript(timeoutSeconds: number): string {
     return [
@@ -10,11 +10,13 @@ export function readinessScript(timeoutSeconds: number): string {
         `timeout ${timeoutSeconds} cloud-init status --wait >/dev/null; status=$?`,
         'if [ "$status" -ne 0 ] && [ "$status" -ne 2 ]; then cloud-init status --long >&2; echo "cloud-init did not finish (exit $status)" >&2; exit 1; fi',
         "for attempt in $(seq 1 30); do",
-        "  if sudo -n docker info >/dev/null 2>&1; then echo ready; exit 0; fi",
+        "  if sudo -n docker info >/dev/null 2>&1; then break; fi",
+        '  if [ "$attempt" -eq 30 ]; then echo "docker did not answer after cloud-init finished" >&2; exit 1; fi',
         "  sleep 5",
         "done",
-        'echo "docker did not answer after cloud-init finished" >&2',
-        "exit 1",
+        // The Docker provider runs docker without sudo in a new session: the user must be in the docker group.
+        'if ! getent group docker | cut -d: -f4 | tr "," "\\n" | grep -qx "$(id -un)"; then echo "$(id -un) is not in the docker group" >&2; exit 1; fi',
+        "echo ready",
     ].join("\n");
 }
 
