@@ -134,6 +134,16 @@ startup() {
     esac
     rm -f "$STARTED_MARKER"
     pre_upgrade_dump
+    if [ -f "$STATE_DIR/last-failure" ]; then
+        if [ "$BACKUP_TIME" = off ]; then
+            # Daily backups are off: an old failure says nothing any more.
+            rm -f "$STATE_DIR/last-failure"
+        else
+            # A recorded failure would keep this new container unhealthy until the next daily run: retry now.
+            log "the last backup failed; retrying now"
+            (run_backup retry) || log "the retry failed too; the health check reports it until a backup succeeds"
+        fi
+    fi
     date -u +%s >"$STARTED_MARKER"
 }
 
@@ -156,9 +166,21 @@ restore_db() {
     [ -r "$dump" ] || fail "cannot read $dump"
     pg_restore --list "$dump" >/dev/null || fail "$dump is not a readable pg_dump archive"
     log "restoring $dump into ${PGDATABASE:?PGDATABASE must be set}"
-    # One transaction: a restore that fails half-way leaves the database as it was.
-    pg_restore --clean --if-exists --no-owner --exit-on-error --single-transaction --dbname="$PGDATABASE" "$dump" ||
-        fail "pg_restore failed; the database was left as it was"
+    sql=$(mktemp "${TMPDIR:-/tmp}/authentik-restore.XXXXXX")
+    trap 'rm -f "$sql"' EXIT INT TERM
+    # The whole script first: a pipe would commit whatever arrived if pg_restore failed half-way.
+    pg_restore --no-owner --file="$sql" "$dump" || fail "pg_restore could not read $dump"
+    # Rebuild the schema from scratch, so tables a later (failed) migration added do not survive the restore.
+    create_schema="CREATE SCHEMA public;"
+    if grep -qx 'CREATE SCHEMA public;' "$sql"; then
+        create_schema=""
+    fi
+    # One transaction: the database is replaced completely, or not at all.
+    { printf 'DROP SCHEMA IF EXISTS public CASCADE;\n%s\n' "$create_schema"; cat "$sql"; } |
+        psql --no-psqlrc --quiet --single-transaction -v ON_ERROR_STOP=1 --dbname="$PGDATABASE" >/dev/null ||
+        fail "the restore failed; the database was left as it was"
+    rm -f "$sql"
+    trap - EXIT INT TERM
     log "database restored"
 }
 
@@ -166,10 +188,27 @@ restore_files() {
     archive=${1:?usage: authentik-backup restore-files FILE}
     [ -r "$archive" ] || fail "cannot read $archive"
     gzip -t "$archive" || fail "$archive is corrupt"
+    staging=$(mktemp -d "${TMPDIR:-/tmp}/authentik-files.XXXXXX")
+    trap 'rm -rf "$staging"' EXIT INT TERM
+    # Unpack aside first: a broken archive must not leave the live folders half-emptied.
+    tar -xzf "$archive" -C "$staging" || fail "could not unpack $archive; the files were left as they were"
+    found=""
+    for unpacked in "$staging"/*/; do
+        [ -d "$unpacked" ] && found=yes
+    done
+    [ -n "$found" ] || fail "$archive holds no folders to restore; the files were left as they were"
     mkdir -p "$FILES_ROOT"
-    # Clear each top-level folder's contents, not the mount points themselves.
-    find "$FILES_ROOT" -mindepth 2 -maxdepth 2 -exec rm -rf {} +
-    tar -xzf "$archive" -C "$FILES_ROOT"
+    for unpacked in "$staging"/*/; do
+        [ -d "$unpacked" ] || continue
+        name=$(basename "$unpacked")
+        target="$FILES_ROOT/$name"
+        mkdir -p "$target"
+        # The folders are volume mount points: replace their contents, not the folders.
+        find "$target" -mindepth 1 -maxdepth 1 -exec rm -rf {} +
+        cp -a "$unpacked". "$target/"
+    done
+    rm -rf "$staging"
+    trap - EXIT INT TERM
     log "files restored into $FILES_ROOT"
 }
 

@@ -13,7 +13,7 @@ import { TestPostgres, findPostgresBinDir, startPostgres } from "./postgres";
 import { describeWithTool, hasCommand } from "./tools";
 
 const SCRIPT = path.join(REPO_ROOT, "scripts", "authentik-backup.sh");
-const BUSYBOX_APPLETS = ["find", "tar", "gzip", "date", "ls", "grep", "sort", "tail", "basename", "rm", "mv", "mkdir", "cat", "sleep", "printf"];
+const BUSYBOX_APPLETS = ["find", "tar", "gzip", "date", "ls", "grep", "sort", "tail", "basename", "rm", "mv", "mkdir", "cat", "sleep", "printf", "mktemp", "cp"];
 
 interface Shell {
     name: string;
@@ -113,6 +113,8 @@ describeWithTool(
                 psql("DELETE FROM sessions WHERE user_id % 2 = 0");
                 psql("UPDATE users SET email = 'attacker@example.com'");
                 psql("DROP TABLE sessions");
+                // What a failed migration might leave behind: it must not survive the restore.
+                psql("CREATE TABLE migration_leftover (id int)");
                 expect(psql("SELECT count(*) FROM users WHERE email = 'attacker@example.com'")).toBe("250\n");
                 fs.writeFileSync(path.join(filesRoot, "media/public/logo.svg"), "<svg>defaced</svg>");
                 fs.rmSync(path.join(filesRoot, "certs/tls.pem"));
@@ -126,6 +128,7 @@ describeWithTool(
 
                 expect(snapshot()).toBe(before);
                 expect(psql("SELECT count(*) FROM users")).toBe("250\n");
+                expect(psql("SELECT string_agg(tablename, ',' ORDER BY tablename) FROM pg_tables WHERE schemaname = 'public'")).toBe("sessions,users\n");
                 expect(fs.readFileSync(path.join(filesRoot, "media/public/logo.svg"), "utf8")).toBe("<svg>original</svg>");
                 expect(fs.readFileSync(path.join(filesRoot, "certs/tls.pem"), "utf8")).toBe("-----BEGIN CERTIFICATE-----\nMIIB\n");
                 expect(fs.existsSync(path.join(filesRoot, "templates/stray.html"))).toBe(false);
@@ -141,6 +144,33 @@ describeWithTool(
                 expect(result.status).not.toBe(0);
                 expect(result.stderr).toContain("not a readable pg_dump archive");
                 expect(snapshot()).toBe(before);
+            });
+
+            test("an archive that cannot be unpacked leaves the files as they were", () => {
+                const broken = path.join(root, "authentik-files-broken.tar.gz");
+                execFileSync("sh", ["-c", `printf 'not a tar archive' | gzip > ${broken}`]);
+                const result = backup(["restore-files", broken]);
+                expect(result.status).not.toBe(0);
+                expect(result.stderr).toContain("the files were left as they were");
+                expect(fs.readFileSync(path.join(filesRoot, "media/public/logo.svg"), "utf8")).toBe("<svg>original</svg>");
+                expect(fs.readFileSync(path.join(filesRoot, "certs/tls.pem"), "utf8")).toContain("BEGIN CERTIFICATE");
+            });
+
+            test("a recorded failure is retried when the container starts, so it does not block the next deploy", () => {
+                fs.mkdirSync(stateDir, { recursive: true });
+                fs.writeFileSync(path.join(stateDir, "last-failure"), "1700000000");
+                const started = backup(["startup"]);
+                expect(started.stderr).toContain("the last backup failed; retrying now");
+                expect(started.status).toBe(0);
+                expect(backups().filter((name) => name.endsWith("-retry.dump"))).toHaveLength(1);
+                expect(backup(["health"]).status).toBe(0);
+
+                fs.writeFileSync(path.join(stateDir, "last-failure"), "1700000000");
+                expect(backup(["startup"], { PGPASSWORD: "wrong-password" }).stderr).toContain("the retry failed too");
+                expect(backup(["health"]).status).toBe(1);
+
+                expect(backup(["startup"], { BACKUP_TIME: "off", PGPASSWORD: "wrong-password" }).status).toBe(0);
+                expect(backup(["health"], { BACKUP_TIME: "off" }).status).toBe(0);
             });
 
             test("a failing dump leaves older backups untouched and is reported", () => {
