@@ -253,7 +253,7 @@ const backupSchema = z
     .strictObject({
         /** Daily backups; the backup container still takes the dump before an authentik upgrade when false. */
         enabled: z.boolean().default(true),
-        /** Daily time of the dump on the Docker host's clock, HH:MM. */
+        /** Daily time of the dump, HH:MM in UTC (the backup container's clock). */
         time: z.string().regex(TIME_OF_DAY_PATTERN, "must be a time of day HH:MM, e.g. 03:00").default("03:00"),
         retentionDays: z.number().int().min(1).max(3650).default(7),
         /** Folder on the Docker host that receives the dumps and archives. */
