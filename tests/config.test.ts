@@ -197,6 +197,66 @@ const cases: Case[] = [
         expected: ["authentik-sso:backup.hostPath", '"backups"', "absolute path"],
     },
     {
+        rule: "the VM address must be a host, not the network",
+        overrides: { docker: remoteDocker, proxmox: { ...validProxmox, ipv4: "192.168.10.0/24" } },
+        expected: ["authentik-sso:proxmox.ipv4", '"192.168.10.0/24"', "is a network address"],
+    },
+    {
+        rule: "the admin user is not root",
+        overrides: { docker: remoteDocker, proxmox: { ...validProxmox, sshUser: "root" } },
+        expected: ["authentik-sso:proxmox.sshUser", '"root"', "must not be root"],
+    },
+    {
+        rule: "SSH keys are OpenSSH public key lines",
+        overrides: { docker: remoteDocker, proxmox: { ...validProxmox, sshPublicKeys: ["-----BEGIN OPENSSH PRIVATE KEY-----"] } },
+        expected: ["authentik-sso:proxmox.sshPublicKeys.0", "OpenSSH public key line"],
+    },
+    {
+        rule: "the image checksum matches its algorithm",
+        overrides: { docker: remoteDocker, proxmox: { ...validProxmox, image: { checksum: "a".repeat(64), checksumAlgorithm: "sha512" } } },
+        expected: ["authentik-sso:proxmox.image.checksum", "sha512 digest (128 hex characters)"],
+    },
+    {
+        rule: "the image file name has an importable extension",
+        overrides: { docker: remoteDocker, proxmox: { ...validProxmox, image: { fileName: "debian.img" } } },
+        expected: ["authentik-sso:proxmox.image.fileName", '"debian.img"', ".qcow2, .raw or .vmdk"],
+    },
+    {
+        rule: "VLAN ids are 1 to 4094",
+        overrides: { docker: remoteDocker, proxmox: { ...validProxmox, vlanId: 4095 } },
+        expected: ["authentik-sso:proxmox.vlanId", "got 4095", "<=4094"],
+    },
+    {
+        rule: "a zone id is 32 hex characters",
+        overrides: { domain: "auth.example.com", docker: remoteDocker, cloudflare: { ...validCloudflare, zoneId: "example.com" } },
+        expected: ["authentik-sso:cloudflare.zoneId", '"example.com"', "32-character hex zone id"],
+    },
+    {
+        rule: "the log level is one authentik knows",
+        overrides: { authentik: { ...localAuthentik, logLevel: "verbose" } },
+        expected: ["authentik-sso:authentik.logLevel", '"verbose"', '"debug"|"info"|"warning"|"error"'],
+    },
+    {
+        rule: "the name prefix is a short lower-case name",
+        overrides: { docker: { ...localDocker, namePrefix: "Authentik_SSO" } },
+        expected: ["authentik-sso:docker.namePrefix", '"Authentik_SSO"', "lower-case letters, digits or dashes"],
+    },
+    {
+        rule: "protection flags are booleans",
+        overrides: { protect: { database: "yes" } },
+        expected: ["authentik-sso:protect.database", '"yes"', "expected boolean"],
+    },
+    {
+        rule: "upgrade overrides are booleans",
+        overrides: { upgrades: { allowDowngrade: "once" } },
+        expected: ["authentik-sso:upgrades.allowDowngrade", '"once"', "expected boolean"],
+    },
+    {
+        rule: "SMTP ports are 1 to 65535",
+        overrides: { smtp: { host: "smtp.example.com", from: "auth@example.com", port: 0 } },
+        expected: ["authentik-sso:smtp.port", "got 0", ">=1"],
+    },
+    {
         rule: "an object key set to plain text is refused",
         overrides: { docker: "unix:///var/run/docker.sock" },
         expected: ["authentik-sso:docker", "not a structured value"],
