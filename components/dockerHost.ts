@@ -12,7 +12,7 @@ export interface DockerHostArgs {
     privateKey?: pulumi.Input<string>;
     /** Seconds to wait for cloud-init and Docker. */
     readyTimeoutSeconds: number;
-    /** Changing any of these re-runs the readiness check, e.g. the VM's id after a replacement. */
+    /** Changing any of these re-runs the readiness check, e.g. the VM's MAC addresses after a replacement. */
     triggers: pulumi.Input<unknown>[];
 }
 
