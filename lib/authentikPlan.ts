@@ -67,8 +67,8 @@ export interface AuthentikPlan {
 
 export const SERVER_HTTP_PORT = 9000;
 export const ADMIN_USER = "akadmin";
-const POSTGRES_USER = "authentik";
-const POSTGRES_DB = "authentik";
+/** How everything on the authentik network reaches the database: authentik itself and the backup container. */
+export const POSTGRES = { alias: "postgresql", user: "authentik", database: "authentik" } as const;
 
 /** Loopback is trusted besides the authentik network, for health probes inside the containers. */
 const LOOPBACK_CIDRS = ["127.0.0.0/8", "::1/128"];
@@ -120,8 +120,8 @@ export function authentikEnv(config: StackConfig, features: AuthentikFeatures, a
     const env: EnvEntry[] = [
         { name: "AUTHENTIK_SECRET_KEY", secret: "secretKey" },
         { name: "AUTHENTIK_POSTGRESQL__HOST", value: aliases.postgresql },
-        { name: "AUTHENTIK_POSTGRESQL__USER", value: POSTGRES_USER },
-        { name: "AUTHENTIK_POSTGRESQL__NAME", value: POSTGRES_DB },
+        { name: "AUTHENTIK_POSTGRESQL__USER", value: POSTGRES.user },
+        { name: "AUTHENTIK_POSTGRESQL__NAME", value: POSTGRES.database },
         { name: "AUTHENTIK_POSTGRESQL__PASSWORD", secret: "postgresPassword" },
         { name: "AUTHENTIK_ERROR_REPORTING__ENABLED", value: String(config.authentik.errorReporting) },
         { name: "AUTHENTIK_DISABLE_STARTUP_ANALYTICS", value: "true" },
@@ -166,7 +166,7 @@ export function planAuthentik(config: StackConfig): AuthentikPlan {
     const features = featuresOf(version);
     const prefix = config.docker.namePrefix;
     const limits = config.docker.memoryLimitsMb;
-    const aliases = { postgresql: "postgresql", redis: "redis" };
+    const aliases = { postgresql: POSTGRES.alias, redis: "redis" };
     const image = `${config.authentik.image}:${version.tag}`;
     const shared = authentikEnv(config, features, aliases);
     const dependencies: ServiceRole[] = features.usesRedis ? ["postgresql", "redis"] : ["postgresql"];
@@ -198,12 +198,12 @@ export function planAuthentik(config: StackConfig): AuthentikPlan {
             image: config.docker.images.postgresql,
             env: [
                 { name: "POSTGRES_PASSWORD", secret: "postgresPassword" },
-                { name: "POSTGRES_USER", value: POSTGRES_USER },
-                { name: "POSTGRES_DB", value: POSTGRES_DB },
+                { name: "POSTGRES_USER", value: POSTGRES.user },
+                { name: "POSTGRES_DB", value: POSTGRES.database },
             ],
             mounts: [{ volume: "database", containerPath: postgresDataPath(config.docker.images.postgresql) }],
             healthcheck: {
-                tests: ["CMD-SHELL", `pg_isready -d ${POSTGRES_DB} -U ${POSTGRES_USER}`],
+                tests: ["CMD-SHELL", `pg_isready -d ${POSTGRES.database} -U ${POSTGRES.user}`],
                 intervalSeconds: 30,
                 timeoutSeconds: 5,
                 retries: 5,

@@ -1,5 +1,6 @@
 /** The backup container, planned as data: what it mounts, runs and reports. */
 import * as path from "path";
+import { POSTGRES } from "./authentikPlan";
 import type { AuthentikPlan, EnvEntry, HealthcheckPlan, VolumeMountPlan } from "./authentikPlan";
 import type { StackConfig } from "./config";
 
@@ -21,22 +22,14 @@ export interface BackupPlan {
 }
 
 export function planBackup(config: StackConfig, authentik: AuthentikPlan): BackupPlan {
-    const postgres = authentik.services.find((service) => service.role === "postgresql");
-    const postgresEnv = (name: string) => {
-        const entry = postgres?.env.find((item) => item.name === name);
-        if (!entry || !("value" in entry)) {
-            throw new Error(`the PostgreSQL plan has no ${name}`);
-        }
-        return entry.value;
-    };
     return {
         containerName: `${config.docker.namePrefix}-backup`,
         entrypoint: ["/bin/sh", BACKUP_SCRIPT_TARGET],
         command: ["loop"],
         env: [
-            { name: "PGHOST", value: postgres?.alias ?? "postgresql" },
-            { name: "PGUSER", value: postgresEnv("POSTGRES_USER") },
-            { name: "PGDATABASE", value: postgresEnv("POSTGRES_DB") },
+            { name: "PGHOST", value: POSTGRES.alias },
+            { name: "PGUSER", value: POSTGRES.user },
+            { name: "PGDATABASE", value: POSTGRES.database },
             { name: "PGPASSWORD", secret: "postgresPassword" },
             { name: "BACKUP_DIR", value: BACKUP_DIR_IN_CONTAINER },
             { name: "FILES_ROOT", value: FILES_ROOT },
