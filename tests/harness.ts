@@ -10,6 +10,7 @@ import * as fs from "fs";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import { parse as parseYaml } from "yaml";
+import { PROJECT } from "../lib/config";
 
 /** The marker Pulumi uses to wrap secret values on the wire. */
 const SIG_KEY = "4dabf18193072939515e22adb298388d";
@@ -17,7 +18,6 @@ const SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270";
 const RESOURCE_SIG = "5cf8f73096256a8f31e491e813e4eb8e";
 
 export const REPO_ROOT = path.resolve(__dirname, "..");
-export const PROJECT = "authentik-sso";
 
 export interface RecordedResource {
     type: string;
