@@ -3,20 +3,18 @@
  * exports the stack outputs. All logic lives in lib/ (pure) and components/ (resources).
  */
 import * as cloudflare from "@pulumi/cloudflare";
-import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import { Authentik } from "./components/authentik";
 import { AuthentikData } from "./components/authentikData";
 import { Backup } from "./components/backup";
 import { CloudflareTunnel } from "./components/cloudflareTunnel";
 import { Cloudflared } from "./components/cloudflared";
-import { DockerHost } from "./components/dockerHost";
+import { DockerTarget, LocalDockerHost, SshDockerHost } from "./components/dockerHost";
 import { ProxmoxVm } from "./components/proxmoxVm";
 import { AuthentikSecrets } from "./components/secrets";
 import { planAuthentik } from "./lib/authentikPlan";
 import { planBackup } from "./lib/backupPlan";
-import { renderCloudInit } from "./lib/cloudInit";
-import { LOCAL_DOCKER_SOCKET, PROJECT, StackConfig } from "./lib/config";
+import { PROJECT, StackConfig, configWarnings } from "./lib/config";
 import { readDeployedVersions } from "./lib/deployedVersions";
 import { loadStackConfig } from "./lib/loadConfig";
 import { planConnectors, planIngress, tunnelName } from "./lib/tunnelPlan";
@@ -25,9 +23,13 @@ import { assertSafeUpgrade } from "./lib/upgradeGuard";
 export default async function main(): Promise<Record<string, unknown>> {
     // Everything is validated before the first resource is registered: a bad stack creates nothing.
     const config = loadStackConfig();
+    for (const warning of configWarnings(config)) {
+        void pulumi.log.warn(warning);
+    }
     const stack = pulumi.getStack();
     const plan = planAuthentik(config);
-    // Upgrades go one authentik release line at a time, never back, and PostgreSQL majors only when allowed.
+    // Upgrades go one authentik release line at a time, never back, PostgreSQL majors only when allowed, and the VM
+    // disk never shrinks.
     assertSafeUpgrade(await readDeployedVersions(), config);
 
     const secrets = new AuthentikSecrets("authentik", { protectSecretKey: config.protect.secretKey, protectPostgresPassword: config.protect.database });
@@ -41,11 +43,11 @@ export default async function main(): Promise<Record<string, unknown>> {
               hostname: config.domain,
               ingress: planIngress(config.domain, plan.internalUrl),
               comment: `authentik-sso (${stack}): Cloudflare Tunnel to authentik`,
+              ...cloudflareApiToken(),
           })
         : undefined;
 
-    const host = dockerHost(config, stack);
-    const providers = { providers: [host.provider] };
+    const { target, vm } = dockerTarget(config, stack);
 
     const smtpPassword = config.smtp?.password;
     const secretValues = {
@@ -55,34 +57,31 @@ export default async function main(): Promise<Record<string, unknown>> {
         bootstrapToken: secrets.bootstrapToken,
         ...(smtpPassword !== undefined ? { smtpPassword: pulumi.secret(smtpPassword) } : {}),
     };
-    const data = new AuthentikData("authentik", { plan, secrets: secretValues, protectData: config.protect.database }, providers);
-    const backup = new Backup("backup", { plan: planBackup(config, plan), data, postgresPassword: secrets.postgresPassword }, providers);
+    const data = new AuthentikData("authentik", { plan, secrets: secretValues, protectData: config.protect.database, target });
+    const backup = new Backup("backup", { plan: planBackup(config, plan), data, postgresPassword: secrets.postgresPassword, target });
     const authentik = new Authentik(
         "authentik",
-        // startAfter: a version change replaces the backup container first, and its start takes the pre-upgrade dump.
-        { plan, data, secrets: secretValues, startAfter: [backup.container] },
-        providers,
+        // startAfter: a version change replaces the backup container first, and its gate passes only after the
+        // pre-upgrade dump.
+        { plan, data, secrets: secretValues, startAfter: [backup.ready], target },
     );
 
     if (tunnel && config.cloudflare) {
-        new Cloudflared(
-            "cloudflared",
-            {
-                plan: planConnectors(config.docker.namePrefix, config.cloudflare.connectors),
-                image: config.docker.images.cloudflared,
-                token: tunnel.token,
-                networkName: data.networkName,
-                memoryMb: config.docker.memoryLimitsMb.cloudflared,
-                startAfter: [tunnel.tunnel, tunnel.config, authentik.server],
-            },
-            providers,
-        );
+        new Cloudflared("cloudflared", {
+            plan: planConnectors(config.docker.namePrefix, config.cloudflare.connectors),
+            image: config.docker.images.cloudflared,
+            token: tunnel.token,
+            networkName: data.networkName,
+            memoryMb: config.docker.memoryLimitsMb.cloudflared,
+            startAfter: [tunnel.config, tunnel.connectionsCleanup, authentik.server.ready],
+            target,
+        });
     }
 
     return {
         url: plan.url,
-        // Exported only once server and worker are up, so a failed upgrade does not count as deployed.
-        authentikVersion: pulumi.all([authentik.server.id, authentik.worker.id]).apply(() => plan.version),
+        // Only once server and worker reported healthy, so a failed upgrade does not count as deployed.
+        authentikVersion: authentik.runningVersion,
         postgresImage: config.docker.images.postgresql,
         adminUser: plan.adminUser,
         bootstrapPassword: secrets.bootstrapPassword,
@@ -90,8 +89,8 @@ export default async function main(): Promise<Record<string, unknown>> {
         networkName: data.networkName,
         containerNames: authentik.containerNames,
         backupFolder: backup.hostPath,
-        dockerHost: host.provider.host,
-        ...(host.vm ? { vmId: host.vm.vmId, vmAddress: host.vm.address } : {}),
+        dockerHost: target.host,
+        ...(vm && config.proxmox ? { vmId: vm.vmId, vmAddress: vm.address, vmDiskGb: config.proxmox.diskGb, vmHostKey: vm.hostPublicKey } : {}),
         ...(tunnel ? { tunnelId: tunnel.tunnelId, tunnelName: tunnelName(PROJECT, stack) } : {}),
     };
 }
@@ -101,37 +100,45 @@ function zoneIdByName(zone: string): pulumi.Output<string> {
     return cloudflare.getZoneOutput({ filter: { name: zone } }).apply((found) => found.zoneId || found.id);
 }
 
-/** The Docker daemon to deploy to: a new Proxmox VM when configured, otherwise docker.host. */
-function dockerHost(config: StackConfig, stack: string): { provider: docker.Provider; vm?: ProxmoxVm } {
+/** The token from the stack's config, when it is set there rather than in CLOUDFLARE_API_TOKEN. */
+function cloudflareApiToken(): { apiToken?: pulumi.Output<string> } {
+    const token = new pulumi.Config("cloudflare").getSecret("apiToken");
+    return token !== undefined ? { apiToken: token } : {};
+}
+
+/** The Docker engine to deploy to: a new Proxmox VM when configured, otherwise docker.host or the local engine. */
+function dockerTarget(config: StackConfig, stack: string): { target: DockerTarget; vm?: ProxmoxVm } {
     if (!config.proxmox) {
-        return { provider: new docker.Provider("docker", { host: config.docker.host ?? LOCAL_DOCKER_SOCKET, sshOpts: config.docker.sshOpts }) };
+        return { target: new LocalDockerHost("docker", { ...(config.docker.host !== undefined ? { host: config.docker.host } : {}), sshOpts: config.docker.sshOpts }) };
     }
     const vmName = config.proxmox.name ?? `authentik-${stack}`;
     const vm = new ProxmoxVm("authentik", {
         proxmox: config.proxmox,
         vmName,
-        userData: renderCloudInit({
+        bootstrap: {
             hostname: vmName,
             distro: config.proxmox.image.distro,
             adminUser: config.proxmox.sshUser,
             sshPublicKeys: config.proxmox.sshPublicKeys,
             folders: [config.backup.hostPath],
-        }),
+        },
         protect: config.protect.vm,
         managedBy: `${PROJECT}/${stack}`,
     });
-    const host = new DockerHost(
+    const target = new SshDockerHost(
         "vm",
         {
             address: vm.address,
             user: config.proxmox.sshUser,
+            hostPublicKey: vm.hostPublicKey,
             ...(config.sshPrivateKey !== undefined ? { privateKey: pulumi.secret(config.sshPrivateKey) } : {}),
+            sshOpts: config.docker.sshOpts,
             readyTimeoutSeconds: config.proxmox.readyTimeoutSeconds,
-            // A replaced VM keeps its vmId but gets new MAC addresses: check readiness again.
-            triggers: [vm.vmId, vm.vm.macAddresses],
+            readinessTrigger: vm.nicMacAddress,
+            machine: vm.vm,
         },
         // dependsOn the whole VM component: the firewall must let SSH in before the readiness check dials.
         { dependsOn: [vm] },
     );
-    return { provider: host.provider, vm };
+    return { target, vm };
 }

@@ -1,8 +1,13 @@
-import * as docker from "@pulumi/docker";
+import * as fs from "fs";
+import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import { AuthentikPlan, ServiceRole } from "../lib/authentikPlan";
+import { oneShotScript, pruneImagesScript } from "../lib/hostScripts";
 import { AuthentikData } from "./authentikData";
-import { SecretValues, pinnedImage, serviceContainer } from "./serviceContainer";
+import { DockerTarget, HostCommand } from "./dockerHost";
+import { GatedContainer, SecretValues, pinnedImage, serviceContainer } from "./serviceContainer";
+
+export const PREPARE_DATA_SCRIPT = path.join(__dirname, "..", "scripts", "prepare-data.sh");
 
 export interface AuthentikArgs {
     /** The plan from `planAuthentik`; this component creates the server and worker. */
@@ -11,51 +16,88 @@ export interface AuthentikArgs {
     data: AuthentikData;
     /** Values for the secret references in the plan's environment; smtpPassword only when SMTP auth is used. */
     secrets: SecretValues;
-    /** Resources that must be done before server and worker are (re)created, e.g. the pre-upgrade dump. */
-    startAfter?: pulumi.Input<pulumi.Resource>[];
+    /** Gates that must pass before server and worker are (re)created, e.g. the pre-upgrade dump. */
+    startAfter: pulumi.Input<pulumi.Resource>[];
+    target: DockerTarget;
 }
 
-/** authentik's server and worker: stateless, started only once their databases are healthy. */
+/** authentik's server and worker: stateless, started only once their databases and the pre-upgrade dump are ready. */
 export class Authentik extends pulumi.ComponentResource {
-    public readonly server: docker.Container;
-    public readonly worker: docker.Container;
+    public readonly server: GatedContainer;
+    public readonly worker: GatedContainer;
     public readonly containerNames: pulumi.Output<Record<string, string>>;
-    /** The server's URL on the authentik network, e.g. http://server:9000. */
-    public readonly internalUrl: string;
+    /** Resolves to the deployed version once server and worker have both reported healthy. */
+    public readonly runningVersion: pulumi.Output<string>;
 
     constructor(name: string, args: AuthentikArgs, opts?: pulumi.ComponentResourceOptions) {
         super("authentik-sso:docker:Authentik", name, {}, opts);
-        const { plan, data } = args;
+        const { plan, data, target } = args;
 
-        const containers: Partial<Record<ServiceRole, docker.Container>> = {};
-        const image = pinnedImage(`${name}-image-server`, imageOf(plan, "server"), { parent: this });
+        const startAfter: pulumi.Input<pulumi.Resource>[] = [...args.startAfter];
+        if (plan.prepareData) {
+            startAfter.push(this.prepareData(name, plan, data, target, args.startAfter));
+        }
+
+        const services: Partial<Record<ServiceRole, GatedContainer>> = {};
+        const image = pinnedImage(`${name}-image-server`, plan.image, target, { parent: this });
         for (const service of plan.services.filter((item) => item.role === "server" || item.role === "worker")) {
             const after = service.after.map((role) => {
-                const container = data.containers[role];
-                if (!container) {
+                const dependency = data.services[role];
+                if (!dependency) {
                     throw new Error(`${service.role} must start after ${role}, which the data component does not create`);
                 }
-                return container;
+                return dependency.ready;
             });
-            containers[service.role] = serviceContainer(
+            services[service.role] = serviceContainer(
                 `${name}-${service.role}`,
-                { service, image, networkName: data.networkName, volumes: data.volumes, secrets: args.secrets },
-                { parent: this, dependsOn: [...after, ...(args.startAfter ?? [])] },
+                { service, image, networkName: data.networkName, volumes: data.volumes, secrets: args.secrets, target },
+                { parent: this, dependsOn: [...after, ...startAfter] },
             );
         }
-        this.server = containers.server as docker.Container;
-        this.worker = containers.worker as docker.Container;
+        if (!services.server || !services.worker) {
+            throw new Error("the plan has no server or no worker");
+        }
+        this.server = services.server;
+        this.worker = services.worker;
+
+        // Each upgrade leaves the old image (~1 GB) behind; it goes once the new version is up, never before.
+        target.command(
+            `${name}-prune-images`,
+            { create: image.imageId.apply((keepImageId) => pruneImagesScript({ repository: plan.imageRepository, keepImageId })), triggers: [image.imageId] },
+            { parent: this, dependsOn: [this.server.ready, this.worker.ready] },
+        );
+
         this.containerNames = pulumi.output(Object.fromEntries(plan.services.map((service) => [service.role, service.containerName])));
-        this.internalUrl = plan.internalUrl;
+        // The gates' outputs are secret when they run over SSH (the command provider marks every output of a command
+        // with a secret connection); the version is not.
+        this.runningVersion = pulumi.unsecret(pulumi.all([this.server.ready.stdout, this.worker.ready.stdout]).apply(() => plan.version));
 
-        this.registerOutputs({ containerNames: this.containerNames });
+        this.registerOutputs({ containerNames: this.containerNames, runningVersion: this.runningVersion });
     }
-}
 
-function imageOf(plan: AuthentikPlan, role: ServiceRole): string {
-    const service = plan.services.find((item) => item.role === role);
-    if (!service) {
-        throw new Error(`the plan has no ${role} service`);
+    /**
+     * From 2025.12: the storage root gets a real media folder owned by authentik and, once, the files of the old
+     * media volume, before server and worker see it (scripts/prepare-data.sh). Runs again with every version change.
+     */
+    private prepareData(name: string, plan: AuthentikPlan, data: AuthentikData, target: DockerTarget, after: pulumi.Input<pulumi.Resource>[]): HostCommand {
+        const prepare = plan.prepareData;
+        const dataVolume = prepare ? data.volumes[prepare.data] : undefined;
+        const mediaVolume = prepare ? data.volumes[prepare.legacyMedia] : undefined;
+        if (!dataVolume || !mediaVolume) {
+            throw new Error("preparing /data needs the data and media volumes");
+        }
+        const script = fs.readFileSync(PREPARE_DATA_SCRIPT, "utf8");
+        return target.command(
+            `${name}-prepare-data`,
+            {
+                create: pulumi
+                    .all([data.postgresImage.imageId, dataVolume.name, mediaVolume.name])
+                    .apply(([image, dataName, mediaName]) =>
+                        oneShotScript({ image, volumes: { [dataName]: "/data", [mediaName]: "/legacy-media:ro" }, env: {}, memoryMb: 64, script }),
+                    ),
+                triggers: [plan.version, dataVolume.name, mediaVolume.name],
+            },
+            { parent: this, dependsOn: [...after, dataVolume, mediaVolume] },
+        );
     }
-    return service.image;
 }

@@ -3,30 +3,35 @@ import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import { renderEnv } from "../lib/authentikPlan";
 import { BACKUP_SCRIPT_SOURCE, BACKUP_SCRIPT_TARGET, BackupPlan } from "../lib/backupPlan";
-import { containerHardening, healthcheckArgs } from "../lib/containerDefaults";
+import { CONTAINER_REPLACE_ON_CHANGES, containerBase, healthcheckArgs } from "../lib/containerDefaults";
+import { shellQuote } from "../lib/hostScripts";
 import { AuthentikData } from "./authentikData";
-import { volumeArgs } from "./serviceContainer";
+import { DockerTarget, HostCommand, dockerResourceOptions } from "./dockerHost";
+import { containerGate, volumeArgs } from "./serviceContainer";
 
 export interface BackupArgs {
     plan: BackupPlan;
     data: AuthentikData;
     postgresPassword: pulumi.Input<string>;
+    target: DockerTarget;
 }
 
 /**
  * Daily PostgreSQL dumps and file archives with retention, in a small container on the authentik network, and
- * the dump taken before an authentik upgrade: a new version replaces this container, and the server and worker
- * wait for it to be healthy, which it reports only after that dump.
+ * the dump taken before an authentik upgrade: a new version replaces this container, and its gate passes only once
+ * the container started for that version, i.e. after that dump. Server and worker wait for the gate.
  */
 export class Backup extends pulumi.ComponentResource {
     public readonly container: docker.Container;
+    /** Passes once the container is healthy and has started for the planned authentik version. */
+    public readonly ready: HostCommand;
     /** Folder on the Docker host that holds the backups. */
     public readonly hostPath: string;
 
     constructor(name: string, args: BackupArgs, opts?: pulumi.ComponentResourceOptions) {
         super("authentik-sso:docker:Backup", name, {}, opts);
-        const { plan, data } = args;
-        const postgres = data.containers.postgresql;
+        const { plan, data, target } = args;
+        const postgres = data.services.postgresql;
         if (!postgres) {
             throw new Error("backups need the PostgreSQL container");
         }
@@ -42,17 +47,31 @@ export class Backup extends pulumi.ComponentResource {
                 user: "root",
                 envs: pulumi.secret(pulumi.output(args.postgresPassword).apply((postgresPassword) => renderEnv(plan.env, { postgresPassword }))),
                 uploads: [{ file: BACKUP_SCRIPT_TARGET, content: fs.readFileSync(BACKUP_SCRIPT_SOURCE, "utf8"), executable: true }],
-                memory: plan.memoryMb,
                 networksAdvanced: [{ name: data.networkName, aliases: ["backup"] }],
                 ports: [],
                 volumes: plan.mounts.map((mount) => volumeArgs(mount, data.volumes)),
                 healthcheck: healthcheckArgs(plan.healthcheck),
-                wait: true,
-                waitTimeout: plan.waitTimeoutSeconds,
-                ...containerHardening(),
+                ...containerBase(plan.memoryMb, plan.stopGraceSeconds),
             },
             // dependsOn: the dump needs a healthy database. Fixed name, so delete before replace.
-            { parent: this, dependsOn: [postgres], deleteBeforeReplace: true },
+            {
+                parent: this,
+                dependsOn: [postgres.ready],
+                deleteBeforeReplace: true,
+                replaceOnChanges: [...CONTAINER_REPLACE_ON_CHANGES],
+                ...dockerResourceOptions(target),
+            },
+        );
+        this.ready = containerGate(
+            target,
+            `${name}-ready`,
+            this.container,
+            {
+                name: plan.containerName,
+                timeoutSeconds: plan.readyTimeoutSeconds,
+                alsoRequire: `docker exec ${shellQuote(plan.containerName)} /bin/sh ${BACKUP_SCRIPT_TARGET} ready ${shellQuote(plan.authentikVersion)}`,
+            },
+            { parent: this },
         );
         this.hostPath = plan.hostPath;
 

@@ -1,7 +1,8 @@
 import * as cloudflare from "@pulumi/cloudflare";
+import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
-import { IngressRule, cnameTarget } from "../lib/tunnelPlan";
+import { IngressRule, cnameTarget, connectionsCleanupScript } from "../lib/tunnelPlan";
 
 export interface CloudflareTunnelArgs {
     accountId: string;
@@ -14,6 +15,8 @@ export interface CloudflareTunnelArgs {
     ingress: IngressRule[];
     /** Shown on the DNS record in Cloudflare's dashboard. */
     comment: string;
+    /** The stack's cloudflare:apiToken, if set there, for the connections cleanup before the tunnel is deleted. */
+    apiToken?: pulumi.Input<string>;
 }
 
 /**
@@ -27,6 +30,11 @@ export class CloudflareTunnel extends pulumi.ComponentResource {
     public readonly tunnelId: pulumi.Output<string>;
     /** The connector token (secret). */
     public readonly token: pulumi.Output<string>;
+    /**
+     * Cleans up the tunnel's connections when it is deleted. Connectors depend on it, so they are gone before it runs
+     * and the tunnel is deleted after it.
+     */
+    public readonly connectionsCleanup: command.local.Command;
 
     constructor(name: string, args: CloudflareTunnelArgs, opts?: pulumi.ComponentResourceOptions) {
         super("authentik-sso:cloudflare:Tunnel", name, {}, opts);
@@ -38,9 +46,24 @@ export class CloudflareTunnel extends pulumi.ComponentResource {
         this.tunnel = new cloudflare.ZeroTrustTunnelCloudflared(
             `${name}-tunnel`,
             { accountId: args.accountId, name: args.tunnelName, configSrc: "cloudflare", tunnelSecret: pulumi.secret(secret.base64) },
-            { parent: this },
+            // The name is unique per account (a second create fails with 409, code 1013): delete before replace.
+            { parent: this, deleteBeforeReplace: true },
         );
         this.tunnelId = this.tunnel.id;
+
+        this.connectionsCleanup = new command.local.Command(
+            `${name}-connections-cleanup`,
+            {
+                delete: connectionsCleanupScript(),
+                environment: {
+                    ACCOUNT_ID: args.accountId,
+                    TUNNEL_ID: this.tunnel.id,
+                    ...(args.apiToken !== undefined ? { STACK_API_TOKEN: pulumi.secret(args.apiToken) } : {}),
+                },
+                triggers: [this.tunnel.id],
+            },
+            { parent: this },
+        );
 
         this.config = new cloudflare.ZeroTrustTunnelCloudflaredConfig(
             `${name}-config`,

@@ -3,61 +3,163 @@ import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import { readinessScript, sshOptions } from "../lib/dockerHostPlan";
 
-export interface DockerHostArgs {
+/** A shell command on the Docker host, run by `pulumi up`: its create runs the script, a failure leaves no state. */
+export type HostCommand = command.remote.Command | command.local.Command;
+
+export interface HostCommandArgs {
+    /** Runs where `docker` reaches the stack's engine. */
+    create: pulumi.Input<string>;
+    /** Any change re-runs the command (the command provider replaces it). */
+    triggers: pulumi.Input<unknown>[];
+}
+
+/** Where the stack's Docker engine is, and how to reach it. */
+export interface DockerTarget {
+    readonly provider: docker.Provider;
+    /** Resources whose replacement must replace every Docker resource too: a new VM starts with an empty engine. */
+    readonly lifetime: pulumi.Resource[];
+    /** The Docker host as the provider sees it, for the outputs. */
+    readonly host: pulumi.Output<string>;
+    /** A command resource that runs a script against the engine (gates, guards, one-off jobs). */
+    command(name: string, args: HostCommandArgs, opts: pulumi.CustomResourceOptions): HostCommand;
+}
+
+/**
+ * Options for every Docker resource: the target's provider, and replacement with whatever holds the engine. The
+ * provider's host string stays the same when the VM is replaced, so Pulumi would otherwise keep believing in
+ * containers and volumes that went with the old disk (a provider whose config is unchanged replaces nothing).
+ */
+export function dockerResourceOptions(target: DockerTarget): pulumi.CustomResourceOptions {
+    return target.lifetime.length > 0 ? { provider: target.provider, replaceWith: target.lifetime } : { provider: target.provider };
+}
+
+export interface SshDockerHostArgs {
     /** Address of the machine that runs Docker. */
-    address: pulumi.Input<string>;
-    /** SSH user with access to Docker. */
+    address: string;
+    /** SSH user with access to Docker (in the docker group). */
     user: string;
-    /** Private key for the readiness check (a secret); without it the ssh-agent at SSH_AUTH_SOCK is used. */
+    /** The host's SSH public key ("ssh-ed25519 AAAA…"): the readiness check and the Docker provider accept no other. */
+    hostPublicKey: pulumi.Input<string>;
+    /** Private key for the commands (a secret); without it the ssh-agent at SSH_AUTH_SOCK is used. */
     privateKey?: pulumi.Input<string>;
+    /** Extra ssh options for the Docker provider (authentik-sso:docker.sshOpts). */
+    sshOpts: readonly string[];
     /** Seconds to wait for cloud-init and Docker. */
     readyTimeoutSeconds: number;
-    /** Changing any of these re-runs the readiness check, e.g. the VM's MAC addresses after a replacement. */
-    triggers: pulumi.Input<unknown>[];
+    /** A changed value re-runs the readiness check: the MAC address of the VM's network card, new with every VM. */
+    readinessTrigger: pulumi.Input<string>;
+    /** The machine itself: its replacement re-creates the readiness check and every Docker resource. */
+    machine: pulumi.Resource;
 }
 
 /**
  * A Docker daemon reached over SSH, usable only once it is ready: the Docker provider pings the daemon when it is
  * configured, so it is created after a command that waits for cloud-init to finish and `docker info` to answer
- * (pulumi-docker#1293).
+ * (pulumi-docker#1293). Every SSH client of the stack pins the machine's host key.
  */
-export class DockerHost extends pulumi.ComponentResource {
+export class SshDockerHost extends pulumi.ComponentResource implements DockerTarget {
     public readonly ready: command.remote.Command;
     public readonly provider: docker.Provider;
+    public readonly lifetime: pulumi.Resource[];
+    public readonly host: pulumi.Output<string>;
+    private readonly connection: command.types.input.remote.ConnectionArgs;
 
-    constructor(name: string, args: DockerHostArgs, opts?: pulumi.ComponentResourceOptions) {
+    constructor(name: string, args: SshDockerHostArgs, opts?: pulumi.ComponentResourceOptions) {
         super("authentik-sso:docker:Host", name, {}, opts);
+        this.lifetime = [args.machine];
 
         const dialSeconds = 10;
+        this.connection = {
+            host: args.address,
+            user: args.user,
+            // Without a key the provider uses the ssh-agent at SSH_AUTH_SOCK, like the Docker provider's ssh.
+            ...(args.privateKey !== undefined ? { privateKey: args.privateKey } : {}),
+            hostKey: args.hostPublicKey,
+            perDialTimeout: dialSeconds,
+        };
         this.ready = new command.remote.Command(
             `${name}-ready`,
             {
-                connection: {
-                    host: args.address,
-                    user: args.user,
-                    // Without a key the provider uses the ssh-agent at SSH_AUTH_SOCK, like the Docker provider's ssh.
-                    ...(args.privateKey !== undefined ? { privateKey: args.privateKey } : {}),
-                    // The VM is still booting: keep dialling for the whole readiness window.
-                    perDialTimeout: dialSeconds,
-                    dialErrorLimit: Math.ceil(args.readyTimeoutSeconds / dialSeconds),
-                },
+                // The VM is still booting: keep dialling for the whole readiness window.
+                connection: { ...this.connection, dialErrorLimit: Math.ceil(args.readyTimeoutSeconds / dialSeconds) },
                 create: readinessScript(args.readyTimeoutSeconds),
-                triggers: args.triggers,
+                // Not vm.macAddresses: the guest agent lists every Docker bridge and veth there, which change with
+                // every container restart, so the check would run again after each refresh.
+                triggers: [args.readinessTrigger],
             },
             // The component's dependsOn (the VM with its firewall) must hold for the check itself: children do not
             // inherit it.
-            { parent: this, dependsOn: opts?.dependsOn },
+            { parent: this, dependsOn: opts?.dependsOn, replaceWith: this.lifetime },
         );
 
+        const dockerHost = `ssh://${args.user}@${args.address}`;
         this.provider = new docker.Provider(
             `${name}-docker`,
-            // The host is derived from the check's output, so it stays unknown (and the provider unconfigured) until
-            // the check has passed: dependsOn alone does not stop a provider from connecting (pulumi/pulumi#8917).
-            { host: pulumi.all([this.ready.stdout, args.address]).apply(([, address]) => `ssh://${args.user}@${address}`), sshOpts: sshOptions() },
-            // dependsOn: the provider connects as soon as it exists, so it must wait for a ready daemon.
+            {
+                // Derived from the check's output, so the host stays unknown (and the provider unconfigured) until the
+                // check has passed: dependsOn alone does not stop a provider from connecting (pulumi/pulumi#8917).
+                // The command's outputs are secret (its connection is); the host string is not.
+                host: pulumi.unsecret(this.ready.stdout.apply(() => dockerHost)),
+                sshOpts: pulumi.output(args.hostPublicKey).apply((hostPublicKey) => sshOptions({ address: args.address, hostPublicKey, extra: args.sshOpts })),
+            },
             { parent: this, dependsOn: [this.ready] },
         );
+        this.host = this.provider.host.apply((host) => host ?? dockerHost);
 
-        this.registerOutputs({ host: this.provider.host });
+        this.registerOutputs({ host: this.host });
     }
+
+    command(name: string, args: HostCommandArgs, opts: pulumi.CustomResourceOptions): HostCommand {
+        return new command.remote.Command(
+            name,
+            { connection: this.connection, create: args.create, triggers: args.triggers },
+            // Over SSH only once the machine is ready.
+            { ...opts, dependsOn: [this.ready, ...dependsOnList(opts.dependsOn)] },
+        );
+    }
+}
+
+export interface LocalDockerHostArgs {
+    /** authentik-sso:docker.host; unset follows DOCKER_HOST like the docker CLI (rootless Docker, Colima, Podman). */
+    host?: string;
+    /** Extra ssh options for an ssh:// host. */
+    sshOpts: readonly string[];
+}
+
+/**
+ * A Docker engine the machine running Pulumi reaches by itself: the local one, or docker.host. The commands run the
+ * local docker CLI against the same engine.
+ */
+export class LocalDockerHost extends pulumi.ComponentResource implements DockerTarget {
+    public readonly provider: docker.Provider;
+    public readonly lifetime: pulumi.Resource[] = [];
+    public readonly host: pulumi.Output<string>;
+    private readonly environment: Record<string, string>;
+
+    constructor(name: string, args: LocalDockerHostArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("authentik-sso:docker:LocalHost", name, {}, opts);
+        this.provider = new docker.Provider(
+            `${name}-docker`,
+            {
+                // Unset, the provider follows DOCKER_HOST and then the default socket, as the docker CLI does.
+                ...(args.host !== undefined ? { host: args.host } : {}),
+                ...(args.sshOpts.length > 0 ? { sshOpts: [...args.sshOpts] } : {}),
+            },
+            { parent: this },
+        );
+        this.environment = args.host !== undefined ? { DOCKER_HOST: args.host } : {};
+        this.host = pulumi.output(args.host ?? process.env.DOCKER_HOST ?? "unix:///var/run/docker.sock");
+        this.registerOutputs({ host: this.host });
+    }
+
+    command(name: string, args: HostCommandArgs, opts: pulumi.CustomResourceOptions): HostCommand {
+        return new command.local.Command(name, { create: args.create, triggers: args.triggers, environment: this.environment }, opts);
+    }
+}
+
+function dependsOnList(dependsOn: pulumi.CustomResourceOptions["dependsOn"]): pulumi.Input<pulumi.Resource>[] {
+    if (dependsOn === undefined) {
+        return [];
+    }
+    return Array.isArray(dependsOn) ? dependsOn : [dependsOn as pulumi.Input<pulumi.Resource>];
 }

@@ -1,14 +1,19 @@
 import * as proxmoxve from "@muhlba91/pulumi-proxmoxve";
 import * as pulumi from "@pulumi/pulumi";
-import { CLOUD_IMAGES, ProxmoxConfig } from "../lib/config";
+import * as tls from "@pulumi/tls";
+import { CloudInitInput, renderCloudInit } from "../lib/cloudInit";
+import { ProxmoxConfig, cloudImageOf } from "../lib/config";
 
 export interface ProxmoxVmArgs {
     /** Validated `authentik-sso:proxmox` settings. */
     proxmox: ProxmoxConfig;
     /** VM name (also its hostname). */
     vmName: string;
-    /** Rendered cloud-init user-data (`renderCloudInit`). Bootstrap only: later changes do not touch the VM. */
-    userData: string;
+    /**
+     * What cloud-init sets up on first boot (`renderCloudInit`, without the host key, which this component
+     * generates). Bootstrap only: later changes do not touch the VM.
+     */
+    bootstrap: Omit<CloudInitInput, "hostKey">;
     /** Protect the VM from deletion and replacement, in Pulumi and in Proxmox. */
     protect: boolean;
     /** Written into the VM's description, so the Proxmox UI says what manages it. */
@@ -24,11 +29,18 @@ export class ProxmoxVm extends pulumi.ComponentResource {
     public readonly vmId: pulumi.Output<number>;
     /** The VM's static address, without prefix: what SSH and the Docker provider connect to. */
     public readonly address: string;
+    /** The VM's SSH host key ("ssh-ed25519 AAAA…"), pinned by every SSH client of the stack. */
+    public readonly hostPublicKey: pulumi.Output<string>;
+    /**
+     * The MAC address Proxmox gave the VM's network card, read from the VM's configuration: it changes only when the
+     * VM is re-created. (`vm.macAddresses` comes from the guest agent and lists every Docker bridge and veth too.)
+     */
+    public readonly nicMacAddress: pulumi.Output<string>;
 
     constructor(name: string, args: ProxmoxVmArgs, opts?: pulumi.ComponentResourceOptions) {
         super("authentik-sso:proxmox:Vm", name, {}, opts);
         const { proxmox } = args;
-        const preset = CLOUD_IMAGES[proxmox.image.distro];
+        const cloudImage = cloudImageOf(proxmox.image);
 
         const image = new proxmoxve.download.File(
             `${name}-image`,
@@ -37,15 +49,26 @@ export class ProxmoxVm extends pulumi.ComponentResource {
                 datastoreId: proxmox.imageDatastore,
                 // "import" lets the disk be created with importFrom (Proxmox VE 8.4 and later).
                 contentType: "import",
-                url: proxmox.image.url ?? preset.url,
+                url: cloudImage.url,
                 // One file per VM: two stacks on one node must not share (and delete) each other's image.
-                fileName: proxmox.image.fileName ?? `${args.vmName}-${preset.fileName}`,
-                ...(proxmox.image.checksum !== undefined ? { checksum: proxmox.image.checksum, checksumAlgorithm: proxmox.image.checksumAlgorithm } : {}),
-                // A newer upstream image must not churn the file on every update; new VMs get it on replacement.
+                fileName: `${args.vmName}-${cloudImage.fileName}`,
+                // Proxmox checks the download against it; a dated URL with its published checksum is reproducible.
+                checksum: cloudImage.checksum,
+                checksumAlgorithm: cloudImage.checksumAlgorithm,
+                // With the default (true), a refresh that sees another size at the URL replaces the file.
                 overwrite: false,
             },
             // The file name is fixed: the old file must go before the new one is written.
             { parent: this, deleteBeforeReplace: true },
+        );
+
+        // Generated once and kept (secret) in state: the VM presents this key whatever cloud-init run it is in.
+        const hostKey = new tls.PrivateKey(`${name}-host-key`, { algorithm: "ED25519" }, { parent: this });
+        this.hostPublicKey = hostKey.publicKeyOpenssh.apply((key) => key.trim());
+        const userData = pulumi.secret(
+            pulumi
+                .all([hostKey.privateKeyOpenssh, this.hostPublicKey])
+                .apply(([privateKey, publicKey]) => renderCloudInit({ ...args.bootstrap, hostKey: { privateKey, publicKey } })),
         );
 
         const snippet = new proxmoxve.FileLegacy(
@@ -54,7 +77,8 @@ export class ProxmoxVm extends pulumi.ComponentResource {
                 nodeName: proxmox.node,
                 datastoreId: proxmox.snippetsDatastore,
                 contentType: "snippets",
-                sourceRaw: { fileName: `${args.vmName}-user-data.yaml`, data: args.userData },
+                // Secret: the user-data holds the host's private key (the provider stores it in state otherwise).
+                sourceRaw: { fileName: `${args.vmName}-user-data.yaml`, data: userData },
             },
             {
                 parent: this,
@@ -114,11 +138,21 @@ export class ProxmoxVm extends pulumi.ComponentResource {
             { parent: this, protect: args.protect, deleteBeforeReplace: true },
         );
         this.vmId = this.vm.vmId;
+        this.nicMacAddress = this.vm.networkDevices.apply((devices) => {
+            const mac = devices[0]?.macAddress;
+            if (mac === undefined) {
+                throw new Error(`the VM ${args.vmName} reports no network device`);
+            }
+            return mac;
+        });
 
+        // Proxmox deletes a VM's firewall file when the VM is destroyed, and a re-created VM with the same vmId gives
+        // these resources no changed input: replaceWith re-creates them with the VM (OptionsLegacy would never notice
+        // the loss, RulesLegacy only on a refresh).
         const firewallOptions = new proxmoxve.firewall.OptionsLegacy(
             `${name}-firewall-options`,
             { nodeName: proxmox.node, vmId: this.vm.vmId, enabled: true, inputPolicy: "DROP", outputPolicy: "ACCEPT", macfilter: true, dhcp: false, ndp: false, radv: false },
-            { parent: this },
+            { parent: this, replaceWith: [this.vm] },
         );
         new proxmoxve.firewall.RulesLegacy(
             `${name}-firewall-rules`,
@@ -137,10 +171,11 @@ export class ProxmoxVm extends pulumi.ComponentResource {
                     },
                 ],
             },
-            // The rules are only enforced once the options switch the firewall on with a DROP policy.
-            { parent: this, dependsOn: [firewallOptions] },
+            // The rules are only enforced once the options switch the firewall on with a DROP policy. The provider deletes
+            // rules by position: the old set must go before the new one is written, or its delete removes the new rules.
+            { parent: this, dependsOn: [firewallOptions], replaceWith: [this.vm], deleteBeforeReplace: true },
         );
 
-        this.registerOutputs({ vmId: this.vmId, address: this.address });
+        this.registerOutputs({ vmId: this.vmId, address: this.address, hostPublicKey: this.hostPublicKey, nicMacAddress: this.nicMacAddress });
     }
 }

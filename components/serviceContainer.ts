@@ -1,9 +1,49 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import { SecretRef, ServicePlan, VolumeMountPlan, VolumeRole, renderEnv, secretRefsOf } from "../lib/authentikPlan";
-import { containerHardening, healthcheckArgs } from "../lib/containerDefaults";
+import { CONTAINER_REPLACE_ON_CHANGES, containerBase, healthcheckArgs } from "../lib/containerDefaults";
+import { healthGateScript } from "../lib/hostScripts";
+import { DockerTarget, HostCommand, dockerResourceOptions } from "./dockerHost";
 
 export type SecretValues = Readonly<Partial<Record<SecretRef, pulumi.Input<string>>>>;
+
+/** A container and the gate that says it is up: everything that needs the container waits for the gate. */
+export interface GatedContainer {
+    readonly container: docker.Container;
+    /** Passes once the container reports healthy; fails `pulumi up` otherwise, and runs again on the next one. */
+    readonly ready: HostCommand;
+}
+
+export interface ContainerGateArgs {
+    /** Container name on the host. */
+    name: string;
+    /** Seconds to wait for healthy. */
+    timeoutSeconds: number;
+    /** A further command that must succeed once healthy. */
+    alsoRequire?: string;
+}
+
+/**
+ * The gate of a container: a command that waits for "healthy" and is re-created whenever the container is (its id
+ * is the trigger). The container itself does not wait (no `wait`): the provider's wait happens after it has stored
+ * the container, so a time-out there would leave a container that the next `pulumi up` accepts unchecked.
+ */
+export function containerGate(
+    target: DockerTarget,
+    resourceName: string,
+    container: docker.Container,
+    args: ContainerGateArgs,
+    opts: pulumi.CustomResourceOptions,
+): HostCommand {
+    return target.command(
+        resourceName,
+        {
+            create: healthGateScript({ container: args.name, timeoutSeconds: args.timeoutSeconds, ...(args.alsoRequire !== undefined ? { alsoRequire: args.alsoRequire } : {}) }),
+            triggers: [container.id],
+        },
+        { ...opts, dependsOn: [container] },
+    );
+}
 
 export interface ServiceContainerArgs {
     service: ServicePlan;
@@ -11,15 +51,16 @@ export interface ServiceContainerArgs {
     networkName: pulumi.Input<string>;
     volumes: Readonly<Partial<Record<VolumeRole, docker.Volume>>>;
     secrets: SecretValues;
+    target: DockerTarget;
 }
 
-/** One planned service as a Docker container; shared by the Data and Authentik components. */
+/** One planned service as a Docker container with its gate; shared by the Data and Authentik components. */
 export function serviceContainer(
     resourceName: string,
-    { service, image, networkName, volumes, secrets }: ServiceContainerArgs,
+    { service, image, networkName, volumes, secrets, target }: ServiceContainerArgs,
     opts: pulumi.CustomResourceOptions,
-): docker.Container {
-    return new docker.Container(
+): GatedContainer {
+    const container = new docker.Container(
         resourceName,
         {
             name: service.containerName,
@@ -28,25 +69,28 @@ export function serviceContainer(
             envs: environment(service, secrets),
             ...(service.user !== undefined ? { user: service.user } : {}),
             ...(service.shmSizeMb !== undefined ? { shmSize: service.shmSizeMb } : {}),
-            memory: service.memoryMb,
             networksAdvanced: [{ name: networkName, aliases: [service.alias] }],
             ports: service.publish ? [{ internal: service.publish.internal, external: service.publish.port, ip: service.publish.ip }] : [],
             volumes: service.mounts.map((mount) => volumeArgs(mount, volumes)),
             healthcheck: healthcheckArgs(service.healthcheck),
-            // wait: dependsOn alone only orders creation; waiting for "healthy" is what makes the database ready
-            // before authentik and makes `pulumi up` end with a working authentik.
-            wait: true,
-            waitTimeout: service.waitTimeoutSeconds,
-            ...containerHardening(),
+            ...containerBase(service.memoryMb, service.stopGraceSeconds),
         },
         // The container name is fixed, so the old container must go before its replacement starts.
-        { deleteBeforeReplace: true, ...opts },
+        { deleteBeforeReplace: true, replaceOnChanges: [...CONTAINER_REPLACE_ON_CHANGES], ...dockerResourceOptions(target), ...opts },
     );
+    const ready = containerGate(
+        target,
+        `${resourceName}-ready`,
+        container,
+        { name: service.containerName, timeoutSeconds: service.readyTimeoutSeconds },
+        { parent: opts.parent },
+    );
+    return { container, ready };
 }
 
-/** A RemoteImage that keeps the image on the host when replaced, so a rollback needs no download. */
-export function pinnedImage(resourceName: string, reference: string, opts: pulumi.CustomResourceOptions): docker.RemoteImage {
-    return new docker.RemoteImage(resourceName, { name: reference, keepLocally: true }, opts);
+/** A RemoteImage that keeps the image on the host when replaced; old authentik images are pruned after an upgrade. */
+export function pinnedImage(resourceName: string, reference: string, target: DockerTarget, opts: pulumi.CustomResourceOptions): docker.RemoteImage {
+    return new docker.RemoteImage(resourceName, { name: reference, keepLocally: true }, { ...dockerResourceOptions(target), ...opts });
 }
 
 function environment(service: ServicePlan, secrets: SecretValues): pulumi.Input<string[]> {

@@ -4,6 +4,8 @@
  * plan into Docker resources; tests and the offline plan read it directly.
  */
 import type { StackConfig } from "./config";
+import type { HealthcheckPlan } from "./containerDefaults";
+import { Ipv4Cidr, firstHost, parseCidr } from "./ipv4";
 import { AuthentikFeatures, featuresOf, parseAuthentikVersion } from "./versions";
 
 /** Secret values the environment refers to; the component resolves them from Pulumi secrets. */
@@ -13,14 +15,6 @@ export type EnvEntry = { readonly name: string; readonly value: string } | { rea
 
 export type ServiceRole = "postgresql" | "redis" | "server" | "worker";
 
-export interface HealthcheckPlan {
-    readonly tests: readonly string[];
-    readonly intervalSeconds: number;
-    readonly timeoutSeconds: number;
-    readonly retries: number;
-    readonly startPeriodSeconds: number;
-}
-
 export interface VolumeMountPlan {
     /** Key of a named volume in AuthentikPlan.volumes, or an absolute host path for a bind mount. */
     readonly volume?: VolumeRole;
@@ -29,7 +23,11 @@ export interface VolumeMountPlan {
     readonly readOnly?: boolean;
 }
 
-export type VolumeRole = "database" | "redis" | "storage" | "certs" | "templates";
+/**
+ * media: authentik's files before 2025.12, and from then on only the source of their one-time copy into data;
+ * data: the storage root from 2025.12 (media/ and reports/ inside).
+ */
+export type VolumeRole = "database" | "redis" | "media" | "data" | "certs" | "templates";
 
 export interface ServicePlan {
     readonly role: ServiceRole;
@@ -46,18 +44,31 @@ export interface ServicePlan {
     readonly user?: string;
     /** Roles that must be healthy before this container is created. */
     readonly after: readonly ServiceRole[];
-    /** Seconds Pulumi waits for this container to report healthy. */
-    readonly waitTimeoutSeconds: number;
+    /** Seconds `pulumi up` waits for this container to report healthy before it fails. */
+    readonly readyTimeoutSeconds: number;
+    /** Seconds between the stop signal and SIGKILL, on replacement, destroy and `docker stop`. */
+    readonly stopGraceSeconds: number;
     readonly publish?: { readonly ip: string; readonly port: number; readonly internal: number };
 }
 
 export interface AuthentikPlan {
     readonly version: string;
+    /** Server and worker image: repository:tag, with @sha256:… when the config pins a digest. */
+    readonly image: string;
+    /** The repository alone, e.g. ghcr.io/goauthentik/server (old images of it are pruned after an upgrade). */
+    readonly imageRepository: string;
     readonly features: AuthentikFeatures;
     readonly networkName: string;
     readonly subnet: string;
+    /** The bridge's own address in the subnet, set explicitly rather than left to Docker. */
+    readonly gateway: string;
     readonly volumes: Readonly<Partial<Record<VolumeRole, string>>>;
     readonly services: readonly ServicePlan[];
+    /**
+     * From 2025.12: before server and worker start, the data volume gets a real media folder owned by authentik
+     * (uid 1000) and, once, the files of the media volume (scripts/prepare-data.sh).
+     */
+    readonly prepareData?: { readonly data: VolumeRole; readonly legacyMedia: VolumeRole };
     /** Where authentik is reached by users. */
     readonly url: string;
     /** Internal URL of the server on the authentik network (for the tunnel and health probes). */
@@ -72,6 +83,21 @@ export const POSTGRES = { alias: "postgresql", user: "authentik", database: "aut
 
 /** Loopback is trusted besides the authentik network, for health probes inside the containers. */
 const LOOPBACK_CIDRS = ["127.0.0.0/8", "::1/128"];
+
+/** uid:gid authentik runs as in its image; the files under /data must belong to it. */
+export const AUTHENTIK_UID_GID = "1000:1000";
+
+/**
+ * glibc's allocator keeps up to 8 arenas per core that it rarely gives back; two arenas and an earlier trim took an
+ * idle 2026.8 server from ~850 to ~480 MiB (authentik#25683). The image sets neither.
+ */
+const ALLOCATOR_ENV: EnvEntry[] = [
+    { name: "MALLOC_ARENA_MAX", value: "2" },
+    { name: "MALLOC_TRIM_THRESHOLD_", value: "131072" },
+];
+
+/** Below this server memory limit one web process serves; each one holds its own copy of Django (~250 MB). */
+export const TWO_WEB_PROCESSES_FROM_MB = 1024;
 
 /** authentik's own image health check (`ak healthcheck`); the image has no curl or wget. */
 function authentikHealthcheck(features: AuthentikFeatures): HealthcheckPlan {
@@ -133,6 +159,14 @@ export function authentikEnv(config: StackConfig, features: AuthentikFeatures, a
     if (features.usesRedis) {
         env.push({ name: "AUTHENTIK_REDIS__HOST", value: aliases.redis });
     }
+    if (features.listensOnIpv6ByDefault) {
+        env.push(
+            { name: "AUTHENTIK_LISTEN__HTTP", value: `0.0.0.0:${SERVER_HTTP_PORT}` },
+            { name: "AUTHENTIK_LISTEN__HTTPS", value: "0.0.0.0:9443" },
+            { name: "AUTHENTIK_LISTEN__METRICS", value: "0.0.0.0:9300" },
+        );
+    }
+    env.push(...ALLOCATOR_ENV);
     if (features.setsBaseUrl) {
         env.push({ name: "AUTHENTIK_WEB__BASE_URL", value: publicUrl(config) });
     }
@@ -167,7 +201,8 @@ export function planAuthentik(config: StackConfig): AuthentikPlan {
     const prefix = config.docker.namePrefix;
     const limits = config.docker.memoryLimitsMb;
     const aliases = { postgresql: POSTGRES.alias, redis: "redis" };
-    const image = `${config.authentik.image}:${version.tag}`;
+    // With a digest the provider pulls by digest, and the tag only documents it.
+    const image = `${config.authentik.image}:${version.tag}${config.authentik.digest !== undefined ? `@${config.authentik.digest}` : ""}`;
     const shared = authentikEnv(config, features, aliases);
     const dependencies: ServiceRole[] = features.usesRedis ? ["postgresql", "redis"] : ["postgresql"];
     // First start runs every migration before the health check passes; give it far more than the start period.
@@ -175,18 +210,24 @@ export function planAuthentik(config: StackConfig): AuthentikPlan {
 
     const volumes: Partial<Record<VolumeRole, string>> = {
         database: `${prefix}-database`,
-        // One volume for the files across every version: it is mounted where the version keeps its media, so the
-        // 2025.12 move from /media to /data/media needs no copy and never replaces the (protected) volume.
-        storage: `${prefix}-media`,
+        // Kept on every line so that the set of volumes does not depend on the upgrade history: before 2025.12 it
+        // holds authentik's files, from 2025.12 it is the read-only source of their one-time copy into data.
+        media: `${prefix}-media`,
         certs: `${prefix}-certs`,
         templates: `${prefix}-custom-templates`,
     };
     if (features.usesRedis) {
         volumes.redis = `${prefix}-redis`;
     }
+    const storesInData = features.storageRoot === "/data";
+    if (storesInData) {
+        volumes.data = `${prefix}-data`;
+    }
 
+    // From 2025.12 the volume is mounted at /data itself, as authentik's compose does: a mount at /data/media would
+    // follow the image's symlink to /media, and authentik would not manage the files.
     const storageMounts: VolumeMountPlan[] = [
-        { volume: "storage", containerPath: features.mediaPath },
+        storesInData ? { volume: "data", containerPath: "/data" } : { volume: "media", containerPath: "/media" },
         { volume: "templates", containerPath: "/templates" },
     ];
 
@@ -211,7 +252,9 @@ export function planAuthentik(config: StackConfig): AuthentikPlan {
             },
             memoryMb: limits.postgresql,
             after: [],
-            waitTimeoutSeconds: 180,
+            readyTimeoutSeconds: 180,
+            // The image stops with SIGINT (fast shutdown) and asks for more than Docker's 10 s to finish writing.
+            stopGraceSeconds: 90,
         },
     ];
     if (features.usesRedis) {
@@ -232,7 +275,8 @@ export function planAuthentik(config: StackConfig): AuthentikPlan {
             },
             memoryMb: limits.redis,
             after: [],
-            waitTimeoutSeconds: 120,
+            readyTimeoutSeconds: 120,
+            stopGraceSeconds: 30,
         });
     }
     const publish = config.docker.publish?.split(":");
@@ -242,13 +286,15 @@ export function planAuthentik(config: StackConfig): AuthentikPlan {
         alias: "server",
         image,
         command: ["server"],
-        env: shared,
+        env: [...shared, { name: "AUTHENTIK_WEB__WORKERS", value: limits.server >= TWO_WEB_PROCESSES_FROM_MB ? "2" : "1" }],
         mounts: storageMounts,
         healthcheck: authentikHealthcheck(features),
         memoryMb: limits.server,
         ...(features.shmSizeMb !== undefined ? { shmSizeMb: features.shmSizeMb } : {}),
         after: dependencies,
-        waitTimeoutSeconds: authentikWait,
+        readyTimeoutSeconds: authentikWait,
+        // gunicorn's own graceful timeout; authentik's Helm chart gives the pods the same.
+        stopGraceSeconds: 30,
         ...(publish ? { publish: { ip: publish[0] as string, port: Number(publish[1]), internal: SERVER_HTTP_PORT } } : {}),
     });
     const workerMounts: VolumeMountPlan[] = [...storageMounts, { volume: "certs", containerPath: "/certs" }];
@@ -276,16 +322,22 @@ export function planAuthentik(config: StackConfig): AuthentikPlan {
         // The Docker socket is root-owned; only then does the worker need root, as in the reference deployment.
         ...(config.authentik.managedOutposts ? { user: "root" } : {}),
         after: dependencies,
-        waitTimeoutSeconds: authentikWait,
+        readyTimeoutSeconds: authentikWait,
+        // Running tasks get a minute to finish; what is left stays queued in PostgreSQL (from 2025.8) for the next worker.
+        stopGraceSeconds: 60,
     });
 
     return {
         version: version.tag,
+        image,
+        imageRepository: config.authentik.image,
         features,
         networkName: `${prefix}-network`,
         subnet: config.docker.subnet,
+        gateway: firstHost(parseCidr(config.docker.subnet) as Ipv4Cidr),
         volumes,
         services,
+        ...(storesInData ? { prepareData: { data: "data", legacyMedia: "media" } as const } : {}),
         url: publicUrl(config),
         internalUrl: `http://${prefix}-server:${SERVER_HTTP_PORT}`,
         adminUser: ADMIN_USER,

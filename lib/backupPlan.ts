@@ -1,8 +1,9 @@
 /** The backup container, planned as data: what it mounts, runs and reports. */
 import * as path from "path";
 import { POSTGRES } from "./authentikPlan";
-import type { AuthentikPlan, EnvEntry, HealthcheckPlan, VolumeMountPlan } from "./authentikPlan";
+import type { AuthentikPlan, EnvEntry, VolumeMountPlan } from "./authentikPlan";
 import type { StackConfig } from "./config";
+import type { HealthcheckPlan } from "./containerDefaults";
 
 export const BACKUP_SCRIPT_SOURCE = path.join(__dirname, "..", "scripts", "authentik-backup.sh");
 export const BACKUP_SCRIPT_TARGET = "/usr/local/bin/authentik-backup";
@@ -17,8 +18,12 @@ export interface BackupPlan {
     readonly mounts: readonly VolumeMountPlan[];
     readonly healthcheck: HealthcheckPlan;
     readonly memoryMb: number;
-    readonly waitTimeoutSeconds: number;
+    /** Seconds `pulumi up` waits for the backup container (and the pre-upgrade dump) before it fails. */
+    readonly readyTimeoutSeconds: number;
+    readonly stopGraceSeconds: number;
     readonly hostPath: string;
+    /** The version whose pre-upgrade dump the container must have taken before it counts as ready. */
+    readonly authentikVersion: string;
 }
 
 export function planBackup(config: StackConfig, authentik: AuthentikPlan): BackupPlan {
@@ -39,9 +44,11 @@ export function planBackup(config: StackConfig, authentik: AuthentikPlan): Backu
             { name: "AUTHENTIK_VERSION", value: authentik.version },
         ],
         mounts: [
-            // Read-only: backups never write into authentik's files; scripts/restore.sh mounts them writable.
-            // Always /sources/media, whatever the version mounts it at, so every archive has the same layout.
-            { volume: "storage", containerPath: `${FILES_ROOT}/media`, readOnly: true },
+            // Read-only: backups never write into authentik's files; scripts/restore.sh mounts them writable. From
+            // 2025.12 the whole storage root (media/ and reports/), before that the media folder.
+            authentik.features.storageRoot === "/data"
+                ? { volume: "data", containerPath: `${FILES_ROOT}/data`, readOnly: true }
+                : { volume: "media", containerPath: `${FILES_ROOT}/media`, readOnly: true },
             { volume: "certs", containerPath: `${FILES_ROOT}/certs`, readOnly: true },
             { volume: "templates", containerPath: `${FILES_ROOT}/templates`, readOnly: true },
             { hostPath: config.backup.hostPath, containerPath: BACKUP_DIR_IN_CONTAINER },
@@ -55,7 +62,10 @@ export function planBackup(config: StackConfig, authentik: AuthentikPlan): Backu
             startPeriodSeconds: 900,
         },
         memoryMb: config.docker.memoryLimitsMb.backup,
-        waitTimeoutSeconds: 900,
+        readyTimeoutSeconds: 900,
+        // Stopped mid-dump, the script removes its partial files on SIGTERM; a SIGKILL leaves them to the next start.
+        stopGraceSeconds: 30,
         hostPath: config.backup.hostPath,
+        authentikVersion: authentik.version,
     };
 }

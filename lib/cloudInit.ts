@@ -1,11 +1,19 @@
 /**
- * Renders the VM's cloud-init user-data: an admin user with SSH keys only, Docker Engine with the compose plugin
- * from Docker's repository, qemu-guest-agent, unattended security upgrades, sshd settings for the Docker
- * provider and the folders the stack needs. Pure: the same input always gives the same text.
+ * Renders the VM's cloud-init user-data: an admin user with SSH keys only, a pinned SSH host key, Docker Engine
+ * with the compose plugin from Docker's repository, qemu-guest-agent, unattended security upgrades, sshd settings
+ * for the Docker provider and the folders the stack needs. Pure: the same input always gives the same text.
  */
 import { stringify } from "yaml";
 
 export type Distro = "debian" | "ubuntu";
+
+/** The VM's SSH host key in OpenSSH format, generated once per stack and pinned by every SSH client of the stack. */
+export interface SshHostKey {
+    /** "-----BEGIN OPENSSH PRIVATE KEY-----…"; a secret. */
+    readonly privateKey: string;
+    /** "ssh-ed25519 AAAA…" */
+    readonly publicKey: string;
+}
 
 export interface CloudInitInput {
     hostname: string;
@@ -14,36 +22,65 @@ export interface CloudInitInput {
     sshPublicKeys: readonly string[];
     /** Folders to create (owner root, mode 0700). */
     folders: readonly string[];
+    hostKey: SshHostKey;
 }
 
 /** Fingerprint of Docker's release signing key for its apt repositories. */
 export const DOCKER_APT_KEY_FINGERPRINT = "9DC858229FC7DD38854AE2D88D81803C0EBFCD88";
 
-export const DOCKER_INSTALL_SCRIPT_PATH = "/usr/local/sbin/authentik-sso-install-docker";
+export const BOOTSTRAP_SCRIPT_PATH = "/usr/local/sbin/authentik-sso-bootstrap";
+
+/** Seconds apt waits for the dpkg lock (unattended-upgrades may hold it on first boot) before it fails. */
+export const APT_LOCK_TIMEOUT_SECONDS = 600;
+
+/** The lines that name where the script writes apt's files (tests point them elsewhere). */
+export const KEYRING_DIR_LINE_PREFIX = "keyring_dir=";
+export const APT_SOURCE_LINE_PREFIX = "apt_source=";
+
+export interface BootstrapInput {
+    distro: Distro;
+    adminUser: string;
+    folders: readonly string[];
+}
 
 /**
- * Docker's documented apt setup, with the signing key checked against its fingerprint. Not cloud-init's
- * apt `keyid`: that needs gpg and dirmngr, which Debian's generic cloud image lacks when the apt module runs.
+ * Everything first boot does after cloud-init's own modules, as one script with `set -eu`: the first failing step
+ * stops it, cloud-init reports the failure (`cloud-init status` exits 1 and names it), and the readiness check
+ * prints that instead of waiting for a Docker that will never answer. Docker comes from Docker's documented apt
+ * setup, its signing key checked against the fingerprint; not cloud-init's apt `keyid`, which needs gpg and
+ * dirmngr before Debian's generic cloud image has them.
  */
-export function dockerInstallScript(distro: Distro): string {
+export function bootstrapScript({ distro, adminUser, folders }: BootstrapInput): string {
     return [
         "#!/bin/sh",
-        "# Installs Docker Engine and the compose plugin from Docker's apt repository (written by cloud-init).",
+        "# First boot of an authentik-sso VM (written by cloud-init; runs once, from runcmd).",
         "set -eu",
+        "apt_get() {",
+        `    DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=${APT_LOCK_TIMEOUT_SECONDS} "$@"`,
+        "}",
+        `${KEYRING_DIR_LINE_PREFIX}/etc/apt/keyrings`,
+        `${APT_SOURCE_LINE_PREFIX}/etc/apt/sources.list.d/docker.list`,
+        "systemctl enable --now qemu-guest-agent",
         `expected=${DOCKER_APT_KEY_FINGERPRINT}`,
-        "install -m 0755 -d /etc/apt/keyrings",
-        `curl -fsSL --retry 5 https://download.docker.com/linux/${distro}/gpg -o /etc/apt/keyrings/docker.asc.new`,
-        "actual=$(gpg --show-keys --with-colons /etc/apt/keyrings/docker.asc.new | awk -F: '$1 == \"fpr\" { print $10; exit }')",
+        'install -m 0755 -d "$keyring_dir"',
+        `curl -fsSL --retry 5 https://download.docker.com/linux/${distro}/gpg -o "$keyring_dir/docker.asc.new"`,
+        "actual=$(gpg --show-keys --with-colons \"$keyring_dir/docker.asc.new\" | awk -F: '$1 == \"fpr\" { print $10; exit }')",
         'if [ "$actual" != "$expected" ]; then',
         '    echo "the Docker signing key has fingerprint $actual, expected $expected" >&2',
         "    exit 1",
         "fi",
-        "mv /etc/apt/keyrings/docker.asc.new /etc/apt/keyrings/docker.asc",
-        "chmod a+r /etc/apt/keyrings/docker.asc",
+        'mv "$keyring_dir/docker.asc.new" "$keyring_dir/docker.asc"',
+        'chmod a+r "$keyring_dir/docker.asc"',
         'codename=$(. /etc/os-release && echo "$VERSION_CODENAME")',
-        `echo "deb [arch=$(dpkg --print-architecture) signed-by=/etc/apt/keyrings/docker.asc] https://download.docker.com/linux/${distro} $codename stable" >/etc/apt/sources.list.d/docker.list`,
-        "apt-get update",
-        "DEBIAN_FRONTEND=noninteractive apt-get install -y docker-ce docker-ce-cli containerd.io docker-compose-plugin",
+        `echo "deb [arch=$(dpkg --print-architecture) signed-by=$keyring_dir/docker.asc] https://download.docker.com/linux/${distro} $codename stable" >"$apt_source"`,
+        "apt_get update",
+        "apt_get install -y docker-ce docker-ce-cli containerd.io docker-compose-plugin",
+        "systemctl enable --now docker",
+        `usermod --append --groups docker ${adminUser}`,
+        ...folders.map((folder) => `install --directory --mode=0700 ${folder}`),
+        // Picks up the sshd settings cloud-init wrote (the unit is "ssh" on Debian and Ubuntu).
+        "systemctl restart ssh",
+        'echo "authentik-sso: bootstrap done"',
         "",
     ].join("\n");
 }
@@ -73,6 +110,12 @@ export function renderCloudInit(input: CloudInitInput): string {
         // No password anywhere: keys only, no root login.
         disable_root: true,
         ssh_pwauth: false,
+        // The host key is the stack's, not generated at boot: Proxmox gives the VM a new cloud-init instance id when
+        // its address, gateway, DNS or MAC changes, cloud-init then runs again, and a generated key would change under
+        // the pinned one that the readiness check and the Docker provider verify.
+        ssh_deletekeys: true,
+        ssh_genkeytypes: ["ed25519"],
+        ssh_keys: { ed25519_private: input.hostKey.privateKey, ed25519_public: input.hostKey.publicKey },
         users: [
             {
                 name: input.adminUser,
@@ -86,23 +129,15 @@ export function renderCloudInit(input: CloudInitInput): string {
         ],
         package_update: true,
         package_upgrade: true,
-        // curl and gnupg fetch and check Docker's signing key (dockerInstallScript).
+        // curl and gnupg fetch and check Docker's signing key (bootstrapScript).
         packages: ["qemu-guest-agent", "unattended-upgrades", "ca-certificates", "curl", "gnupg"],
         write_files: [
             { path: "/etc/ssh/sshd_config.d/90-authentik-sso.conf", permissions: "0644", content: SSHD_CONFIG },
             { path: "/etc/apt/apt.conf.d/20auto-upgrades", permissions: "0644", content: AUTO_UPGRADES },
             { path: "/etc/docker/daemon.json", permissions: "0644", content: DOCKER_DAEMON_JSON },
-            { path: DOCKER_INSTALL_SCRIPT_PATH, permissions: "0755", content: dockerInstallScript(input.distro) },
+            { path: BOOTSTRAP_SCRIPT_PATH, permissions: "0755", content: bootstrapScript(input) },
         ],
-        runcmd: [
-            ["systemctl", "enable", "--now", "qemu-guest-agent"],
-            [DOCKER_INSTALL_SCRIPT_PATH],
-            ["systemctl", "enable", "--now", "docker"],
-            ["usermod", "--append", "--groups", "docker", input.adminUser],
-            ...input.folders.map((folder) => ["install", "--directory", "--mode=0700", folder]),
-            // Picks up the sshd settings written above (the unit is "ssh" on Debian and Ubuntu).
-            ["systemctl", "restart", "ssh"],
-        ],
+        runcmd: [[BOOTSTRAP_SCRIPT_PATH]],
         final_message: "authentik-sso: cloud-init finished after $UPTIME seconds",
     };
     return `#cloud-config\n${stringify(document, { lineWidth: 0 })}`;

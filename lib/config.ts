@@ -3,12 +3,13 @@
  * cross-key rules checked together so that a bad stack reports every problem at once, before any resource exists.
  */
 import { z } from "zod";
-import { cidrContains, isNetworkCidr, isPrivateCidr, parseCidr, parseIpv4 } from "./ipv4";
-import { SUPPORTED_RELEASE_LINES, featuresOf, isSupportedLine, parseAuthentikVersion } from "./versions";
+import { Ipv4Cidr, cidrContains, cidrsOverlap, isNetworkCidr, isPrivateCidr, parseCidr, parseIpv4 } from "./ipv4";
+import { AuthentikFeatures, SUPPORTED_RELEASE_LINES, featuresOf, isSupportedLine, parseAuthentikVersion } from "./versions";
 
 export const PROJECT = "authentik-sso";
 
-export const LOCAL_DOCKER_SOCKET = "unix:///var/run/docker.sock";
+/** What a new stack runs: the newest patch of the newest supported line. */
+export const DEFAULT_AUTHENTIK_VERSION = "2026.8.3";
 
 /** Memory the guest OS and Docker itself need on the VM, on top of the containers' limits. */
 export const VM_OS_RESERVE_MB = 512;
@@ -17,8 +18,11 @@ export const VM_OS_RESERVE_MB = 512;
 export const MIN_VM_CORES = 2;
 export const MIN_VM_MEMORY_MB = 2048;
 
-/** Config fields whose values must never be echoed back in an error message. */
-const SECRET_FIELD_NAMES = new Set(["password", "sshPrivateKey"]);
+/**
+ * Config fields whose values are never echoed back in an error message, whatever rule fails and wherever the field
+ * sits. Matched against every segment of an issue's path and every key inside an echoed object.
+ */
+const SECRET_FIELD_NAMES = new Set(["password", "sshprivatekey", "privatekey", "token", "apitoken", "clientsecret", "secret"]);
 
 const HOSTNAME_PATTERN = /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$/;
 const IMAGE_PATTERN = /^[a-z0-9][a-z0-9._\-/:]*:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}(@sha256:[a-f0-9]{64})?$/;
@@ -58,7 +62,17 @@ const memoryMb = (min: number, max: number) => z.number().int().min(min).max(max
 const authentikSchema = z
     .strictObject({
         /** Exact authentik image tag. */
-        version: z.string().default("2025.6.3"),
+        version: z
+            .string({
+                // YAML reads an unquoted 2025.10 as the number 2025.1: say so instead of "expected string".
+                error: (issue) =>
+                    typeof issue.input === "number"
+                        ? `must be a string: YAML read an unquoted version as the number ${issue.input}; quote it in the stack file, e.g. version: "2025.10.4"`
+                        : undefined,
+            })
+            .default(DEFAULT_AUTHENTIK_VERSION),
+        /** sha256 digest of the server image of that version; then the image is pulled by digest. */
+        digest: z.string().regex(/^sha256:[a-f0-9]{64}$/, "must be an image digest, sha256: and 64 hex characters").optional(),
         /** E-mail of the bootstrap admin (akadmin). */
         bootstrapEmail: z.email("must be an e-mail address"),
         /** Image repository for server and worker (a mirror may be used). */
@@ -93,12 +107,21 @@ const memoryLimitsSchema = z
     .strictObject({
         postgresql: memoryMb(128, 65536).default(256),
         redis: memoryMb(32, 65536).default(64),
-        server: memoryMb(384, 65536).default(576),
-        worker: memoryMb(384, 65536).default(512),
+        /** Default and minimum depend on the authentik release line (featuresOf(version).memory). */
+        server: memoryMb(256, 65536).optional(),
+        worker: memoryMb(256, 65536).optional(),
         cloudflared: memoryMb(32, 4096).default(64),
         backup: memoryMb(32, 4096).default(64),
     })
     .prefault({});
+
+/**
+ * Docker's default address pools (172.17.0.0/16 to 172.31.0.0/16, then 192.168.0.0/16 in /20s): networks created
+ * without a subnet take theirs from here, so a fixed subnet inside them collides on a busy host.
+ */
+export const DOCKER_DEFAULT_ADDRESS_POOLS = ["172.17.0.0/16", "172.18.0.0/15", "172.20.0.0/14", "172.24.0.0/13", "192.168.0.0/16"] as const;
+
+export const DEFAULT_DOCKER_SUBNET = "10.213.53.0/24";
 
 const dockerSchema = z
     .strictObject({
@@ -113,7 +136,7 @@ const dockerSchema = z
         /** Extra ssh options for ssh:// hosts. */
         sshOpts: z.array(z.string()).default([]),
         /** Subnet of the authentik bridge network; authentik trusts forwarded headers only from here and loopback. */
-        subnet: privateCidr("subnet").default("172.28.53.0/24"),
+        subnet: privateCidr("subnet").default(DEFAULT_DOCKER_SUBNET),
         /** The memory all containers may use together, in MB. */
         memoryMb: memoryMb(512, 1048576).default(1536),
         /** Per-container memory limits in MB. */
@@ -175,13 +198,37 @@ const protectSchema = z
     })
     .prefault({});
 
+/**
+ * The generic cloud images the project knows, each a dated build with the checksum its publisher lists (Debian's
+ * SHA512SUMS, Ubuntu's SHA256SUMS next to the file): the same stack file always boots the same image, and Proxmox
+ * refuses a download that does not match. A moving `latest`/`current` URL would not: its file changes under the
+ * checksum and the name.
+ */
+export const CLOUD_IMAGES = {
+    debian: {
+        description: "Debian 13 (trixie) generic cloud image, build 20261001-2618",
+        url: "https://cloud.debian.org/images/cloud/trixie/20261001-2618/debian-13-genericcloud-amd64-20261001-2618.qcow2",
+        checksum: "f46f0671a6e5bdec5291ab8972bae2f10e5408c2f64a74078f11efc2f06a436a9d0313ed50e0472542eeabf780e9f7c792ac0a314c6c20507fcd9fd81b468c3d",
+        checksumAlgorithm: "sha512",
+        fileName: "debian-13-genericcloud-amd64-20261001-2618.qcow2",
+    },
+    ubuntu: {
+        description: "Ubuntu 24.04 LTS (noble) server cloud image, release 20260926",
+        url: "https://cloud-images.ubuntu.com/releases/noble/release-20260926/ubuntu-24.04-server-cloudimg-amd64.img",
+        checksum: "6a81c37564db9b1ee84e141922625e1d7c5b389b99bb3c572e0243607d5bb4d2",
+        checksumAlgorithm: "sha256",
+        // The file is qcow2 whatever its name says; the "import" content type accepts only these extensions.
+        fileName: "ubuntu-24.04-server-cloudimg-amd64-20260926.qcow2",
+    },
+} as const;
+
 const cloudImageSchema = z
     .strictObject({
-        /** Which generic cloud image: Debian 12 or Ubuntu 24.04 LTS. Sets the default URL and Docker's apt repository. */
+        /** Which generic cloud image: Debian 13 or Ubuntu 24.04 LTS. Sets the default image and Docker's apt repository. */
         distro: z.enum(["debian", "ubuntu"]).default("debian"),
-        /** Download URL; defaults to the distro's current generic cloud image. */
+        /** Download URL of another build; then checksum is required. */
         url: z.url({ protocol: /^https$/ }).optional(),
-        /** Expected checksum of the file; strongly recommended with a dated URL. */
+        /** Published checksum of the file at url. */
         checksum: z.string().regex(/^[a-f0-9]{64}([a-f0-9]{64})?$/, "must be a hex sha256 or sha512 digest").optional(),
         checksumAlgorithm: z.enum(["sha256", "sha512"]).default("sha512"),
         /** File name on the datastore; must end in .qcow2, .raw or .vmdk for the "import" content type. */
@@ -194,14 +241,40 @@ const cloudImageSchema = z
         if (image.checksum !== undefined && image.checksum.length !== (image.checksumAlgorithm === "sha256" ? 64 : 128)) {
             ctx.addIssue({ code: "custom", path: ["checksum"], message: `must be a ${image.checksumAlgorithm} digest (${image.checksumAlgorithm === "sha256" ? 64 : 128} hex characters)` });
         }
+        if (image.url !== undefined && image.checksum === undefined) {
+            ctx.addIssue({
+                code: "custom",
+                path: ["checksum"],
+                message:
+                    "is required with proxmox.image.url: give the checksum the image's publisher lists next to the file (SHA512SUMS or SHA256SUMS), so every VM of this stack boots the same verified image",
+            });
+        }
+        if (image.checksum !== undefined && image.url === undefined) {
+            ctx.addIssue({ code: "custom", path: ["checksum"], message: "belongs to proxmox.image.url; without url the built-in image and its own checksum are used" });
+        }
     })
     .prefault({});
 
-/** The generic cloud images the project knows; a stack can point `proxmox.image.url` elsewhere. */
-export const CLOUD_IMAGES = {
-    debian: { url: "https://cloud.debian.org/images/cloud/bookworm/latest/debian-12-genericcloud-amd64.qcow2", fileName: "debian-12-genericcloud-amd64.qcow2" },
-    ubuntu: { url: "https://cloud-images.ubuntu.com/noble/current/noble-server-cloudimg-amd64.img", fileName: "noble-server-cloudimg-amd64.qcow2" },
-} as const;
+export type CloudImageConfig = z.output<typeof cloudImageSchema>;
+
+export interface CloudImage {
+    readonly url: string;
+    readonly checksum: string;
+    readonly checksumAlgorithm: "sha256" | "sha512";
+    /** File name on the datastore, without the VM name in front. */
+    readonly fileName: string;
+}
+
+/** The image a VM boots: the distro's pinned build, or the configured URL with its checksum. */
+export function cloudImageOf(image: CloudImageConfig): CloudImage {
+    const preset = CLOUD_IMAGES[image.distro];
+    if (image.url === undefined || image.checksum === undefined) {
+        return { url: preset.url, checksum: preset.checksum, checksumAlgorithm: preset.checksumAlgorithm, fileName: image.fileName ?? preset.fileName };
+    }
+    const lastSegment = new URL(image.url).pathname.split("/").pop() ?? "";
+    const fileName = image.fileName ?? (/\.(qcow2|raw|vmdk)$/.test(lastSegment) ? lastSegment : `${lastSegment.replace(/\.[^.]*$/, "")}.qcow2`);
+    return { url: image.url, checksum: image.checksum, checksumAlgorithm: image.checksumAlgorithm, fileName };
+}
 
 const proxmoxSchema = z.strictObject({
     /** Proxmox node that runs the VM. */
@@ -288,6 +361,7 @@ export const stackConfigSchema = z
         /** Private key for the readiness check over SSH; without it the ssh-agent is used. */
         sshPrivateKey: z.string().min(1).optional(),
     })
+    .transform(withVersionDefaults)
     .superRefine(checkCrossKeyRules);
 
 export type StackConfig = z.output<typeof stackConfigSchema>;
@@ -312,6 +386,26 @@ export const CONFIG_KEYS = [
     "sshPrivateKey",
 ] as const;
 
+/** Fills in the defaults that depend on the authentik release line (only reached once the version is valid). */
+function withVersionDefaults<T extends { authentik: { version: string }; docker: { memoryLimitsMb: { server?: number | undefined; worker?: number | undefined } } }>(
+    config: T,
+): T & { docker: { memoryLimitsMb: { server: number; worker: number } } } {
+    const memory = releaseMemory(config.authentik.version);
+    const limits = config.docker.memoryLimitsMb;
+    return {
+        ...config,
+        docker: { ...config.docker, memoryLimitsMb: { ...limits, server: limits.server ?? memory.server.defaultMb, worker: limits.worker ?? memory.worker.defaultMb } },
+    };
+}
+
+function releaseMemory(tag: string): AuthentikFeatures["memory"] {
+    const version = parseAuthentikVersion(tag);
+    if (!version) {
+        throw new Error(`authentik.version ${tag} was not validated`);
+    }
+    return featuresOf(version).memory;
+}
+
 /** Which containers run, and so which memory limits count. */
 export function containerMemoryPlan(config: Pick<StackConfig, "authentik" | "docker" | "cloudflare">): Record<string, number> {
     const limits = config.docker.memoryLimitsMb;
@@ -329,6 +423,18 @@ export function containerMemoryPlan(config: Pick<StackConfig, "authentik" | "doc
 }
 
 function checkCrossKeyRules(config: StackConfig, ctx: z.RefinementCtx): void {
+    const memory = releaseMemory(config.authentik.version);
+    for (const role of ["server", "worker"] as const) {
+        const minimum = memory[role].minimumMb;
+        if (config.docker.memoryLimitsMb[role] < minimum) {
+            ctx.addIssue({
+                code: "custom",
+                path: ["docker", "memoryLimitsMb", role],
+                input: config.docker.memoryLimitsMb[role],
+                message: `is below what the authentik ${role} of ${config.authentik.version} needs: at least ${minimum} MB (default ${memory[role].defaultMb}; README "Memory")`,
+            });
+        }
+    }
     const plan = containerMemoryPlan(config);
     const total = Object.values(plan).reduce((sum, mb) => sum + mb, 0);
     if (total > config.docker.memoryMb) {
@@ -403,7 +509,7 @@ function checkProxmoxRules(config: StackConfig, proxmox: ProxmoxConfig, ctx: z.R
         ctx.addIssue({ code: "custom", path: ["proxmox", "ipv4"], input: proxmox.ipv4, message: "is a network address; give the VM's own address, e.g. 192.168.1.50/24" });
     }
     const subnet = parseCidr(config.docker.subnet);
-    if (address && subnet && (cidrContains(subnet, address.address) || cidrContains(address, subnet.address))) {
+    if (address && subnet && cidrsOverlap(subnet, address)) {
         ctx.addIssue({
             code: "custom",
             path: ["docker", "subnet"],
@@ -411,6 +517,19 @@ function checkProxmoxRules(config: StackConfig, proxmox: ProxmoxConfig, ctx: z.R
             message: `overlaps the VM's network ${proxmox.ipv4}; choose a private subnet the LAN does not use`,
         });
     }
+}
+
+/** Settings that work but deserve a word in `pulumi preview`; the program logs each as a warning. */
+export function configWarnings(config: StackConfig): string[] {
+    const warnings: string[] = [];
+    const subnet = parseCidr(config.docker.subnet);
+    const pool = DOCKER_DEFAULT_ADDRESS_POOLS.find((text) => subnet !== undefined && cidrsOverlap(parseCidr(text) as Ipv4Cidr, subnet));
+    if (pool !== undefined) {
+        warnings.push(
+            `${PROJECT}:docker.subnet: ${config.docker.subnet} lies in Docker's default address pool ${pool}, from which Docker gives networks created without a subnet their addresses: on a busy host one may already use it (then creating the authentik network fails with "Pool overlaps"). The default ${DEFAULT_DOCKER_SUBNET} lies outside the pools.`,
+        );
+    }
+    return warnings;
 }
 
 export class ConfigError extends Error {
@@ -423,14 +542,40 @@ export class ConfigError extends Error {
     }
 }
 
-function describeValue(path: readonly PropertyKey[], input: unknown): string {
-    if (path.some((segment) => typeof segment === "string" && SECRET_FIELD_NAMES.has(segment))) {
+function isSecretField(segment: PropertyKey): boolean {
+    return typeof segment === "string" && SECRET_FIELD_NAMES.has(segment.toLowerCase());
+}
+
+/** The value a rule refers to, read from what the user gave (not the object a refinement ran on). */
+function valueAt(root: unknown, path: readonly PropertyKey[]): unknown {
+    let value: unknown = root;
+    for (const segment of path) {
+        if (value === null || typeof value !== "object") {
+            return undefined;
+        }
+        value = (value as Record<PropertyKey, unknown>)[segment as string];
+    }
+    return value;
+}
+
+function redact(value: unknown): unknown {
+    if (Array.isArray(value)) {
+        return value.map(redact);
+    }
+    if (value !== null && typeof value === "object") {
+        return Object.fromEntries(Object.entries(value).map(([key, item]) => [key, isSecretField(key) ? "[secret]" : redact(item)]));
+    }
+    return value;
+}
+
+function describeValue(path: readonly PropertyKey[], value: unknown): string {
+    if (path.some(isSecretField)) {
         return "[secret]";
     }
-    if (input === undefined) {
+    if (value === undefined) {
         return "nothing";
     }
-    return JSON.stringify(input);
+    return JSON.stringify(redact(value));
 }
 
 function formatKey(path: readonly PropertyKey[]): string {
@@ -439,16 +584,29 @@ function formatKey(path: readonly PropertyKey[]): string {
     return rest.length > 0 ? `${key}.${rest.join(".")}` : key;
 }
 
-function formatIssue(issue: z.core.$ZodIssue): string[] {
+/**
+ * The offending value: the one at the issue's path in the user's config when it is there, otherwise the scalar a
+ * rule reported (a default the rule checked). Never the enclosing object a refinement ran on.
+ */
+function offendingValue(issue: z.core.$ZodIssue, raw: unknown): unknown {
+    const given = valueAt(raw, issue.path);
+    if (given !== undefined) {
+        return given;
+    }
+    return issue.input !== null && typeof issue.input === "object" ? undefined : issue.input;
+}
+
+function formatIssue(issue: z.core.$ZodIssue, raw: unknown): string[] {
     if (issue.code === "unrecognized_keys") {
         const allowed = issue.path.length === 0 ? CONFIG_KEYS.join(", ") : "see the README's config reference";
         return issue.keys.map((key) => `${formatKey([...issue.path, key])}: is not a known setting (allowed here: ${allowed})`);
     }
-    if (issue.code === "invalid_type" && issue.input === undefined) {
+    const value = offendingValue(issue, raw);
+    if (issue.code === "invalid_type" && value === undefined) {
         return [`${formatKey(issue.path)}: got nothing; is required (${issue.expected})`];
     }
     const message = issue.message.replace(/^Invalid input: /, "");
-    return [`${formatKey(issue.path)}: got ${describeValue(issue.path, issue.input)}; ${message}`];
+    return [`${formatKey(issue.path)}: got ${describeValue(issue.path, value)}; ${message}`];
 }
 
 /**
@@ -458,7 +616,7 @@ function formatIssue(issue: z.core.$ZodIssue): string[] {
 export function parseStackConfig(raw: Record<string, unknown>): StackConfig {
     const result = stackConfigSchema.safeParse(raw, { reportInput: true });
     if (!result.success) {
-        throw new ConfigError(result.error.issues.flatMap(formatIssue));
+        throw new ConfigError(result.error.issues.flatMap((issue) => formatIssue(issue, raw)));
     }
     return result.data;
 }

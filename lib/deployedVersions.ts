@@ -2,21 +2,25 @@ import * as pulumi from "@pulumi/pulumi";
 import type { DeployedVersions } from "./upgradeGuard";
 
 /**
- * Reads the versions this stack exported after its last update, through a StackReference to itself. A new stack
- * has no outputs yet and returns nothing.
+ * Reads what this stack exported after its last successful update, through a StackReference to itself. A new
+ * stack has no outputs yet and returns nothing.
  */
 export async function readDeployedVersions(): Promise<DeployedVersions> {
     const self = new pulumi.StackReference("deployed", { name: `${pulumi.getOrganization()}/${pulumi.getProject()}/${pulumi.getStack()}` });
-    const [authentik, postgres] = await Promise.all([self.getOutputDetails("authentikVersion"), self.getOutputDetails("postgresImage")]);
-    const asString = (value: unknown) => (typeof value === "string" ? value : undefined);
+    const [authentik, postgres, disk] = await Promise.all([
+        self.getOutputDetails("authentikVersion"),
+        self.getOutputDetails("postgresImage"),
+        self.getOutputDetails("vmDiskGb"),
+    ]);
     const deployed: DeployedVersions = {};
-    const authentikVersion = asString(authentik.value);
-    const postgresImage = asString(postgres.value);
-    if (authentikVersion !== undefined) {
-        deployed.authentikVersion = authentikVersion;
+    if (typeof authentik.value === "string") {
+        deployed.authentikVersion = authentik.value;
     }
-    if (postgresImage !== undefined) {
-        deployed.postgresImage = postgresImage;
+    if (typeof postgres.value === "string") {
+        deployed.postgresImage = postgres.value;
+    }
+    if (typeof disk.value === "number") {
+        deployed.vmDiskGb = disk.value;
     }
     return deployed;
 }

@@ -8,7 +8,13 @@ export function readinessScript(timeoutSeconds: number): string {
     return [
         "set -u",
         `timeout ${timeoutSeconds} cloud-init status --wait >/dev/null; status=$?`,
-        'if [ "$status" -ne 0 ] && [ "$status" -ne 2 ]; then cloud-init status --long >&2; echo "cloud-init did not finish (exit $status)" >&2; exit 1; fi',
+        'if [ "$status" -ne 0 ] && [ "$status" -ne 2 ]; then',
+        "    cloud-init status --long >&2",
+        '    echo "--- last lines of /var/log/cloud-init-output.log:" >&2',
+        "    sudo -n tail -n 40 /var/log/cloud-init-output.log >&2",
+        '    echo "cloud-init did not finish (exit $status)" >&2',
+        "    exit 1",
+        "fi",
         "for attempt in $(seq 1 30); do",
         "  if sudo -n docker info >/dev/null 2>&1; then break; fi",
         '  if [ "$attempt" -eq 30 ]; then echo "docker did not answer after cloud-init finished" >&2; exit 1; fi',
@@ -20,17 +26,32 @@ export function readinessScript(timeoutSeconds: number): string {
     ].join("\n");
 }
 
+export interface SshTarget {
+    /** Address the client connects to, as written in the Docker host URL. */
+    readonly address: string;
+    /** The host's public key, "ssh-ed25519 AAAA…": the only key the client accepts. */
+    readonly hostPublicKey: string;
+    /** More options from authentik-sso:docker.sshOpts, appended as given. */
+    readonly extra?: readonly string[];
+}
+
 /**
- * Options for the ssh client the Docker provider runs. accept-new trusts the VM's key on first contact and
- * refuses a changed key later (after a VM replacement: `ssh-keygen -R <address>`).
+ * Options for the ssh client the Docker provider runs (each element one argument, no shell: docker/cli's
+ * connhelper). The host key is pinned, not learnt: KnownHostsCommand (OpenSSH 8.5+) hands ssh exactly the VM's
+ * key, the known_hosts files are left out so no stale entry of an earlier VM at the same address interferes, and
+ * any other key is refused.
  */
-export function sshOptions(): string[] {
+export function sshOptions(target: SshTarget): string[] {
     return [
         "-o", "ConnectTimeout=10",
         "-o", "ConnectionAttempts=6",
         "-o", "ServerAliveInterval=15",
         "-o", "ServerAliveCountMax=4",
-        "-o", "StrictHostKeyChecking=accept-new",
+        "-o", "StrictHostKeyChecking=yes",
+        "-o", "UserKnownHostsFile=/dev/null",
+        "-o", "GlobalKnownHostsFile=/dev/null",
+        "-o", `KnownHostsCommand=/bin/echo ${target.address} ${target.hostPublicKey}`,
         "-o", "BatchMode=yes",
+        ...(target.extra ?? []),
     ];
 }

@@ -47,11 +47,21 @@ export function cidrContains(cidr: Ipv4Cidr, address: number): boolean {
     return ((address & mask(cidr.prefix)) >>> 0) === networkAddress(cidr);
 }
 
+/** True when two networks share an address (one lies inside the other). */
+export function cidrsOverlap(a: Ipv4Cidr, b: Ipv4Cidr): boolean {
+    return cidrContains(a, b.address) || cidrContains(b, a.address);
+}
+
 const PRIVATE_RANGES = ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"].map((text) => parseCidr(text) as Ipv4Cidr);
 
 /** True when the whole CIDR lies inside one of the RFC 1918 private ranges. */
 export function isPrivateCidr(cidr: Ipv4Cidr): boolean {
     return PRIVATE_RANGES.some((range) => range.prefix <= cidr.prefix && cidrContains(range, cidr.address));
+}
+
+/** The network's first host address, e.g. 10.213.53.1 for 10.213.53.0/24: where Docker puts a bridge's gateway. */
+export function firstHost(cidr: Ipv4Cidr): string {
+    return formatIpv4(networkAddress(cidr) + 1);
 }
 
 export function formatIpv4(address: number): string {

@@ -21,8 +21,11 @@ export interface ModelResource {
 const isType = (prefix: string) => (resource: ModelResource) => resource.type.startsWith(prefix);
 const imageIs = (fragment: string) => (resource: ModelResource) =>
     resource.type === "docker:index/remoteImage:RemoteImage" && String(resource.inputs.name).includes(fragment);
-const containerIs = (suffix: string) => (resource: ModelResource) =>
-    resource.type === "docker:index/container:Container" && String(resource.inputs.name).includes(suffix);
+const isCommand = (resource: ModelResource) => resource.type === "command:remote:Command" || resource.type === "command:local:Command";
+const scriptOf = (resource: ModelResource) => (isCommand(resource) && typeof resource.inputs.create === "string" ? resource.inputs.create : "");
+const scriptHas = (fragment: string) => (resource: ModelResource) => scriptOf(resource).includes(fragment);
+/** A container's gate: the command that waits until the container named in its script is healthy. */
+const gateOf = (suffix: string) => (resource: ModelResource) => new RegExp(`^name='[^']*${suffix}'$`, "m").test(scriptOf(resource));
 
 /** First match wins; the last rule catches everything else. */
 export const LATENCY_TABLE: readonly LatencyRule[] = [
@@ -30,23 +33,26 @@ export const LATENCY_TABLE: readonly LatencyRule[] = [
     { what: "upload the cloud-init snippet over SSH", seconds: 3, matches: isType("proxmoxve:index/fileLegacy:FileLegacy") },
     { what: "import the disk, create and start the VM", seconds: 45, matches: isType("proxmoxve:index/vmLegacy:VmLegacy") },
     { what: "Proxmox firewall API call", seconds: 2, matches: isType("proxmoxve:firewall/") },
-    { what: "first boot and cloud-init: package upgrade, Docker install, until `docker info` answers", seconds: 240, matches: isType("command:remote:Command") },
+    { what: "first boot and cloud-init: package upgrade, Docker install, until `docker info` answers", seconds: 240, matches: scriptHas("cloud-init status --wait") },
+    { what: "authentik server: first start runs every migration, until healthy (its gate)", seconds: 120, matches: gateOf("-server") },
+    { what: "authentik worker: start, until healthy (its gate)", seconds: 90, matches: gateOf("-worker") },
+    { what: "PostgreSQL: initdb and start, until pg_isready (its gate)", seconds: 15, matches: gateOf("-postgresql") },
+    { what: "Redis: start, until it answers PING (its gate)", seconds: 5, matches: gateOf("-redis") },
+    { what: "backup container: start (and any pre-upgrade dump), until ready (its gate)", seconds: 10, matches: gateOf("-backup") },
+    { what: "cloudflared: connect to Cloudflare's edge, until ready (its gate)", seconds: 10, matches: gateOf("-cloudflared-\\d+") },
+    { what: "prepare /data in a one-off container", seconds: 5, matches: scriptHas("docker run --rm") },
+    { what: "another command over SSH or the local docker CLI (name guard, image prune)", seconds: 2, matches: isCommand },
     { what: "pull ghcr.io/goauthentik/server (~700 MB)", seconds: 150, matches: imageIs("goauthentik/server") },
     { what: "pull postgres alpine (~100 MB)", seconds: 20, matches: imageIs("postgres") },
     { what: "pull redis alpine (~15 MB)", seconds: 8, matches: imageIs("redis") },
     { what: "pull cloudflared (~25 MB)", seconds: 10, matches: imageIs("cloudflared") },
     { what: "pull another image", seconds: 30, matches: isType("docker:index/remoteImage:RemoteImage") },
-    { what: "authentik server: first start runs every migration, until healthy", seconds: 120, matches: containerIs("-server") },
-    { what: "authentik worker: start, until healthy", seconds: 90, matches: containerIs("-worker") },
-    { what: "PostgreSQL: initdb and start, until pg_isready", seconds: 15, matches: containerIs("-postgresql") },
-    { what: "backup container: start (and any pre-upgrade dump), until healthy", seconds: 10, matches: containerIs("-backup") },
-    { what: "cloudflared: connect to Cloudflare's edge, until ready", seconds: 10, matches: containerIs("-cloudflared-") },
-    { what: "another container: start, until healthy", seconds: 5, matches: isType("docker:index/container:Container") },
+    { what: "create and start a container (its gate waits for healthy)", seconds: 2, matches: isType("docker:index/container:Container") },
     { what: "Docker network or volume", seconds: 1, matches: (resource) => resource.type === "docker:index/network:Network" || resource.type === "docker:index/volume:Volume" },
     { what: "Cloudflare API call", seconds: 2, matches: isType("cloudflare:") },
     { what: "read the stack's last outputs", seconds: 1, matches: isType("pulumi:pulumi:StackReference") },
     { what: "configure a provider", seconds: 1, matches: isType("pulumi:providers:") },
-    { what: "generate a random value", seconds: 0, matches: isType("random:") },
+    { what: "generate a random value or a key", seconds: 0, matches: (resource) => resource.type.startsWith("random:") || resource.type.startsWith("tls:") },
     { what: "component (grouping only)", seconds: 0, matches: () => true },
 ];
 

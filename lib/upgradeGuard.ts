@@ -10,6 +10,8 @@ import { checkUpgrade, compareVersions, parseAuthentikVersion } from "./versions
 export interface DeployedVersions {
     authentikVersion?: string;
     postgresImage?: string;
+    /** Size of the VM's disk in GB. */
+    vmDiskGb?: number;
 }
 
 export class UpgradeError extends Error {
@@ -42,6 +44,11 @@ export function upgradeProblems(deployed: DeployedVersions, config: StackConfig)
     if (oldMajor !== undefined && newMajor !== undefined && oldMajor !== newMajor && !config.upgrades.allowPostgresMajorChange) {
         problems.push(
             `authentik-sso:docker.images.postgresql: got "${config.docker.images.postgresql}" while PostgreSQL ${oldMajor} (${deployed.postgresImage}) is deployed; a major version change needs a dump and restore (README, "PostgreSQL major upgrade"), then set authentik-sso:upgrades.allowPostgresMajorChange to true for that one update`,
+        );
+    }
+    if (deployed.vmDiskGb !== undefined && config.proxmox && config.proxmox.diskGb < deployed.vmDiskGb) {
+        problems.push(
+            `authentik-sso:proxmox.diskGb: got ${config.proxmox.diskGb} while the VM's disk has ${deployed.vmDiskGb} GB; Proxmox cannot shrink a disk ("Cannot shrink … it is not supported!"), so keep ${deployed.vmDiskGb} or more (a smaller disk means a new VM: back up, replace the VM, restore)`,
         );
     }
     return problems;

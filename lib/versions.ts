@@ -52,30 +52,62 @@ function atLeast(version: AuthentikVersion, line: ReleaseLine): boolean {
     return version.year > year || (version.year === year && version.month >= month);
 }
 
+/** Memory for one container of a release line, in MB: what it gets by default and the least it is allowed. */
+export interface MemoryAdvice {
+    readonly defaultMb: number;
+    readonly minimumMb: number;
+}
+
 /** The deployment differences between release lines. */
 export interface AuthentikFeatures {
     /** Redis is used before 2025.10 only (2025.10 moved everything to PostgreSQL). */
     readonly usesRedis: boolean;
     /**
-     * Where authentik keeps uploaded files: /media before 2025.12; from 2025.12 the storage root is /data with the
-     * files under /data/media (release notes: `mv ./media ./data/media`).
+     * From 2025.12 authentik keeps its files under a storage root, /data, and manages them only when /data (or
+     * /data/media) is a mount point; the image makes /data/media a symlink to /media, and a symlink is never a
+     * mount point for Python 3.12+ (authentik/admin/files/backends/file.py). Before 2025.12 the files live in /media.
      */
-    readonly mediaPath: "/media" | "/data/media";
-    /** /dev/shm size in MB; from 2026.2 the image uses /dev/shm as TMPDIR and needs 512 MB. */
+    readonly storageRoot: "/media" | "/data";
+    /** /dev/shm size in MB; from 2026.2 authentik's compose gives server and worker 512 MB (the image's TMPDIR). */
     readonly shmSizeMb: number | undefined;
     /** AUTHENTIK_WEB__BASE_URL exists from 2026.8 (required from 2026.11). */
     readonly setsBaseUrl: boolean;
+    /**
+     * From 2026.5 authentik listens on [::] by default; on a host whose kernel has no IPv6 the worker crash-loops
+     * (authentik#24303). The authentik network is IPv4-only, so the program sets the IPv4 addresses.
+     */
+    readonly listensOnIpv6ByDefault: boolean;
     /** Start period of the image health check: first start runs migrations (120 s from 2026.8). */
     readonly healthStartPeriodSeconds: number;
+    /** Memory for server and worker; README "Memory" gives the reports behind each figure. */
+    readonly memory: { readonly server: MemoryAdvice; readonly worker: MemoryAdvice };
+}
+
+/**
+ * Server and worker memory per line, from authentik's issue reports with the allocator tuning the program sets
+ * (MALLOC_ARENA_MAX=2): 2025.8 idles near 375 MiB (server) and 360 MiB (worker) (authentik#17869); 2026.8 idles at
+ * 365-690 MiB (server, two web processes) and about 480 MiB with the tuning (authentik#25683); from 2026.5 the
+ * worker uses about 200 MB less (2026.5 release notes). The defaults fit the 2 GB VM with one web process.
+ */
+function memoryOf(version: AuthentikVersion): AuthentikFeatures["memory"] {
+    if (atLeast(version, "2026.5")) {
+        return { server: { defaultMb: 704, minimumMb: 512 }, worker: { defaultMb: 448, minimumMb: 320 } };
+    }
+    if (atLeast(version, "2025.10")) {
+        return { server: { defaultMb: 640, minimumMb: 448 }, worker: { defaultMb: 512, minimumMb: 384 } };
+    }
+    return { server: { defaultMb: 576, minimumMb: 384 }, worker: { defaultMb: 512, minimumMb: 384 } };
 }
 
 export function featuresOf(version: AuthentikVersion): AuthentikFeatures {
     return {
         usesRedis: !atLeast(version, "2025.10"),
-        mediaPath: atLeast(version, "2025.12") ? "/data/media" : "/media",
+        storageRoot: atLeast(version, "2025.12") ? "/data" : "/media",
         shmSizeMb: atLeast(version, "2026.2") ? 512 : undefined,
         setsBaseUrl: atLeast(version, "2026.8"),
+        listensOnIpv6ByDefault: atLeast(version, "2026.5"),
         healthStartPeriodSeconds: atLeast(version, "2026.8") ? 120 : 60,
+        memory: memoryOf(version),
     };
 }
 

@@ -7,8 +7,10 @@
 #   authentik-backup run [LABEL]        dump + archive now; prune only after both succeeded
 #   authentik-backup startup            take the pre-upgrade dump if AUTHENTIK_VERSION changed, then report ready
 #   authentik-backup loop               startup, then run every day at BACKUP_TIME (HH:MM, UTC; "off": never)
-#   authentik-backup prune              delete backups older than RETENTION_DAYS (never the newest good one)
+#   authentik-backup prune              delete daily backups older than RETENTION_DAYS (never the newest good one;
+#                                       pre-upgrade and hand-labelled backups stay until removed by hand)
 #   authentik-backup health             exit 0 while the last scheduled backup succeeded
+#   authentik-backup ready VERSION      exit 0 once started for VERSION, its pre-upgrade dump taken
 #   authentik-backup restore-db FILE    restore a dump into PGDATABASE (replaces its contents)
 #   authentik-backup restore-files FILE unpack an archive into FILES_ROOT (replaces its contents)
 #
@@ -84,7 +86,9 @@ prune() {
     keep_db=$(newest 'authentik-db-*.dump')
     keep_files=$(newest 'authentik-files-*.tar.gz')
     minutes=$((RETENTION_DAYS * 1440))
-    find "$BACKUP_DIR" -maxdepth 1 -type f \( -name 'authentik-db-*.dump' -o -name 'authentik-files-*.tar.gz' \) -mmin +"$minutes" |
+    # Only the scheduled backups (and their retries) expire: the pre-upgrade dump is what a rollback restores.
+    find "$BACKUP_DIR" -maxdepth 1 -type f \( -name 'authentik-db-*-daily.dump' -o -name 'authentik-files-*-daily.tar.gz' \
+        -o -name 'authentik-db-*-retry.dump' -o -name 'authentik-files-*-retry.tar.gz' \) -mmin +"$minutes" |
         while IFS= read -r path; do
             name=$(basename "$path")
             if [ "$name" = "$keep_db" ] || [ "$name" = "$keep_files" ]; then
@@ -127,12 +131,23 @@ pre_upgrade_dump() {
     echo "$AUTHENTIK_VERSION" >"$STATE_DIR/authentik-version"
 }
 
+# Ready for the deployment of VERSION: started (so the pre-upgrade dump, if one was due, is done) for that version.
+ready() {
+    wanted=${1:?usage: authentik-backup ready VERSION}
+    [ -f "$STARTED_MARKER" ] || { echo "still starting (taking the pre-upgrade dump if one is due)"; exit 1; }
+    recorded=$(cat "$STATE_DIR/authentik-version" 2>/dev/null || true)
+    [ "$recorded" = "$wanted" ] || { echo "started for authentik ${recorded:-(none)}, not $wanted"; exit 1; }
+    echo "ready for authentik $wanted"
+}
+
 startup() {
     case "$BACKUP_TIME" in
     off | [0-2][0-9]:[0-5][0-9]) ;;
     *) fail "BACKUP_TIME must be HH:MM or off, got '$BACKUP_TIME'" ;;
     esac
     rm -f "$STARTED_MARKER"
+    # A run killed before its trap could clean up (SIGKILL, a host crash) leaves its partial files behind.
+    rm -f "$BACKUP_DIR"/.partial-*
     pre_upgrade_dump
     if [ -f "$STATE_DIR/last-failure" ]; then
         if [ "$BACKUP_TIME" = off ]; then
@@ -202,6 +217,10 @@ restore_files() {
         [ -d "$unpacked" ] || continue
         name=$(basename "$unpacked")
         target="$FILES_ROOT/$name"
+        if [ "$name" = media ] && [ ! -d "$FILES_ROOT/media" ] && [ -d "$FILES_ROOT/data" ]; then
+            # An archive from before 2025.12 restored into 2025.12 or later: the files now live in data/media.
+            target="$FILES_ROOT/data/media"
+        fi
         mkdir -p "$target"
         # The folders are volume mount points: replace their contents, not the folders.
         find "$target" -mindepth 1 -maxdepth 1 -exec rm -rf {} +
@@ -220,10 +239,11 @@ startup) startup ;;
 loop) loop ;;
 prune) prune ;;
 health) health ;;
+ready) ready "$@" ;;
 restore-db) restore_db "$@" ;;
 restore-files) restore_files "$@" ;;
 *)
-    echo "usage: authentik-backup run [LABEL] | startup | loop | prune | health | restore-db FILE | restore-files FILE" >&2
+    echo "usage: authentik-backup run [LABEL] | startup | loop | prune | health | ready VERSION | restore-db FILE | restore-files FILE" >&2
     exit 2
     ;;
 esac

@@ -1,10 +1,12 @@
 /**
  * The core stack under mocks: the real program with the local stack's config, asserting on every container,
- * volume, image, the network, the start-up order, the release-line differences and the secrets.
+ * volume, image, the network, the gates that order start-up, the release-line differences and the secrets.
  */
+import { GO_DURATION_PATTERN } from "./goDuration";
 import { ProgramRun, RecordedResource, byName, envOf, loadStackFile, mockImageId, ofType, runProgram, visibleInputs, withOverrides } from "./harness";
 
 const CONTAINER = "docker:index/container:Container";
+const COMMAND = "command:local:Command";
 const local = loadStackFile("local");
 const localAuthentik = local.config["authentik-sso:authentik"] as Record<string, unknown>;
 const localDocker = local.config["authentik-sso:docker"] as Record<string, unknown>;
@@ -23,7 +25,47 @@ function imageOf(run: ProgramRun, container: RecordedResource): string {
     return String(image.inputs.name);
 }
 
-describe("local stack (authentik 2025.6.3, the reference deployment)", () => {
+/** Names of the resources a resource depends on directly, of one type. */
+function directDependencies(run: ProgramRun, resource: RecordedResource, type: string): string[] {
+    return run.resources
+        .filter((candidate) => candidate.type === type && resource.dependencies.includes(candidate.urn))
+        .map((candidate) => candidate.name)
+        .sort();
+}
+
+const coreResources = [
+    "authentik-sso:authentik:Secrets::authentik",
+    "authentik-sso:docker:Authentik::authentik",
+    "authentik-sso:docker:Backup::backup",
+    "authentik-sso:docker:Data::authentik",
+    "authentik-sso:docker:LocalHost::docker",
+    `${COMMAND}::authentik-names`,
+    `${COMMAND}::authentik-postgresql-ready`,
+    `${COMMAND}::authentik-prune-images`,
+    `${COMMAND}::authentik-server-ready`,
+    `${COMMAND}::authentik-worker-ready`,
+    `${COMMAND}::backup-ready`,
+    "docker:index/container:Container::authentik-postgresql",
+    "docker:index/container:Container::authentik-server",
+    "docker:index/container:Container::authentik-worker",
+    "docker:index/container:Container::backup-container",
+    "docker:index/network:Network::authentik-network",
+    "docker:index/remoteImage:RemoteImage::authentik-image-postgresql",
+    "docker:index/remoteImage:RemoteImage::authentik-image-server",
+    "docker:index/volume:Volume::authentik-volume-certs",
+    "docker:index/volume:Volume::authentik-volume-database",
+    "docker:index/volume:Volume::authentik-volume-media",
+    "docker:index/volume:Volume::authentik-volume-templates",
+    "pulumi:providers:docker::docker-docker",
+    "pulumi:pulumi:StackReference::deployed",
+    "random:index/randomPassword:RandomPassword::authentik-bootstrap-password",
+    "random:index/randomPassword:RandomPassword::authentik-bootstrap-token",
+    "random:index/randomPassword:RandomPassword::authentik-postgres-password",
+    "random:index/randomPassword:RandomPassword::authentik-secret-key",
+    "random:index/randomUuid:RandomUuid::authentik-instance",
+];
+
+describe("local stack as shipped (authentik 2026.8.3)", () => {
     let run: ProgramRun;
     beforeAll(async () => {
         run = await runProgram({ stack: "local", config: local });
@@ -31,79 +73,97 @@ describe("local stack (authentik 2025.6.3, the reference deployment)", () => {
 
     test("registers exactly the expected resources", () => {
         expect(run.resources.map((resource) => `${resource.type}::${resource.name}`).sort()).toEqual(
-            [
-                "authentik-sso:authentik:Secrets::authentik",
-                "authentik-sso:docker:Authentik::authentik",
-                "authentik-sso:docker:Data::authentik",
-                "authentik-sso:docker:Backup::backup",
-                "docker:index/container:Container::authentik-postgresql",
-                "docker:index/container:Container::authentik-redis",
-                "docker:index/container:Container::authentik-server",
-                "docker:index/container:Container::authentik-worker",
-                "docker:index/container:Container::backup-container",
-                "docker:index/network:Network::authentik-network",
-                "docker:index/remoteImage:RemoteImage::authentik-image-postgresql",
-                "docker:index/remoteImage:RemoteImage::authentik-image-redis",
-                "docker:index/remoteImage:RemoteImage::authentik-image-server",
-                "docker:index/volume:Volume::authentik-volume-certs",
-                "docker:index/volume:Volume::authentik-volume-database",
-                "docker:index/volume:Volume::authentik-volume-redis",
-                "docker:index/volume:Volume::authentik-volume-storage",
-                "docker:index/volume:Volume::authentik-volume-templates",
-                "pulumi:providers:docker::docker",
-                "pulumi:pulumi:StackReference::deployed",
-                "random:index/randomPassword:RandomPassword::authentik-bootstrap-password",
-                "random:index/randomPassword:RandomPassword::authentik-bootstrap-token",
-                "random:index/randomPassword:RandomPassword::authentik-postgres-password",
-                "random:index/randomPassword:RandomPassword::authentik-secret-key",
-            ].sort(),
+            [...coreResources, `${COMMAND}::authentik-prepare-data`, "docker:index/volume:Volume::authentik-volume-data"].sort(),
         );
     });
 
-    test("the Docker provider targets the local engine, and every Docker resource uses it", () => {
-        const provider = byName(run, "docker");
-        expect(provider.inputs.host).toBe("unix:///var/run/docker.sock");
+    test("the Docker provider follows DOCKER_HOST (no host set), and every Docker resource uses it", () => {
+        const provider = byName(run, "docker-docker");
+        // An explicit host would override DOCKER_HOST: rootless Docker, Colima or Podman would not be found.
+        expect(provider.inputs.host).toBeUndefined();
         const dockerResources = run.resources.filter((resource) => resource.type.startsWith("docker:"));
         expect(dockerResources.length).toBeGreaterThan(10);
         for (const resource of dockerResources) {
-            expect(resource.provider).toBe(`${provider.urn}::docker-id`);
+            expect({ name: resource.name, provider: resource.provider }).toEqual({ name: resource.name, provider: `${provider.urn}::docker-docker-id` });
+            // Nothing to be replaced with: the local engine is not a resource of the stack.
+            expect(resource.replaceWith).toEqual([]);
+        }
+        for (const command of ofType(run, COMMAND)) {
+            expect({ name: command.name, environment: command.inputs.environment }).toEqual({ name: command.name, environment: {} });
         }
     });
 
-    test("every resource but the components and the provider is parented to a component", () => {
+    test("docker.host sets the provider's host and the commands' DOCKER_HOST alike", async () => {
+        const remote = await runProgram({ stack: "local", config: withOverrides(local, { docker: { ...localDocker, host: "ssh://deploy@docker.lan" } }) });
+        expect(byName(remote, "docker-docker").inputs.host).toBe("ssh://deploy@docker.lan");
+        for (const command of ofType(remote, COMMAND)) {
+            expect(command.inputs.environment).toEqual({ DOCKER_HOST: "ssh://deploy@docker.lan" });
+        }
+        expect(remote.outputs.dockerHost?.value).toBe("ssh://deploy@docker.lan");
+    });
+
+    test("every resource but the components and the stack reference is parented to a component", () => {
         const components = run.resources.filter((resource) => resource.type.startsWith("authentik-sso:"));
         expect(components.map((component) => component.parent)).toEqual(components.map(() => ""));
         const componentUrns = components.map((component) => component.urn);
-        for (const resource of run.resources.filter((item) => !item.type.startsWith("authentik-sso:") && !["pulumi:providers:docker", "pulumi:pulumi:StackReference"].includes(item.type))) {
+        for (const resource of run.resources.filter((item) => !item.type.startsWith("authentik-sso:") && item.type !== "pulumi:pulumi:StackReference")) {
             expect({ name: resource.name, parented: componentUrns.includes(resource.parent) }).toEqual({ name: resource.name, parented: true });
         }
     });
 
-    test("a bridge network with the configured subnet", () => {
+    test("a bridge network with the configured subnet, an explicit gateway and the stack's label", () => {
         const network = byName(run, "authentik-network");
-        expect(network.inputs).toMatchObject({ name: "authentik-network", driver: "bridge", ipamConfigs: [{ subnet: "172.28.53.0/24" }] });
+        expect(network.inputs).toEqual({
+            name: "authentik-network",
+            driver: "bridge",
+            ipamConfigs: [{ subnet: "10.213.53.0/24", gateway: "10.213.53.1" }],
+            labels: [{ label: "io.authentik-sso.instance", value: expect.stringMatching(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-8[0-9a-f]{3}-[0-9a-f]{12}$/) }],
+        });
         // Its name is fixed: a new subnet removes it (and replaces its containers) before creating the new one.
         expect(network.deleteBeforeReplace).toBe(true);
     });
 
-    test("named volumes for the database, Redis, media, certs and custom templates", () => {
-        const names = ofType(run, "docker:index/volume:Volume").map((volume) => volume.inputs.name);
-        expect(names.sort()).toEqual(["authentik-certs", "authentik-custom-templates", "authentik-database", "authentik-media", "authentik-redis"]);
+    test("named volumes for the database, the pre-2025.12 media, the data root, certs and custom templates, each labelled", () => {
+        const volumes = ofType(run, "docker:index/volume:Volume");
+        expect(volumes.map((volume) => volume.inputs.name).sort()).toEqual(["authentik-certs", "authentik-custom-templates", "authentik-data", "authentik-database", "authentik-media"]);
+        const label = (byName(run, "authentik-network").inputs.labels as { value: string }[])[0]?.value;
+        for (const volume of volumes) {
+            expect(volume.inputs.labels).toEqual([{ label: "io.authentik-sso.instance", value: label }]);
+            // Docker adopts an existing volume of the same name: a create-first replacement would end with the old
+            // resource deleting the one volume both point at.
+            expect(volume.deleteBeforeReplace).toBe(true);
+            expect(volume.dependencies).toContain(byName(run, "authentik-names").urn);
+        }
     });
 
-    test("PostgreSQL as in the reference deployment", () => {
+    test("the name guard refuses foreign volumes and networks of the stack's names, labelled with its instance id", () => {
+        const guard = byName(run, "authentik-names");
+        const instance = (byName(run, "authentik-network").inputs.labels as { value: string }[])[0]?.value as string;
+        const script = String(guard.inputs.create);
+        for (const name of ["authentik-database", "authentik-media", "authentik-data", "authentik-certs", "authentik-custom-templates"]) {
+            expect(script).toContain(`check volume '${name}'`);
+        }
+        expect(script).toContain("check network 'authentik-network'");
+        expect(script).toContain(`expected='${instance}'`);
+        expect(guard.inputs.triggers).toEqual([instance, "authentik-network", "authentik-database", "authentik-media", "authentik-certs", "authentik-custom-templates", "authentik-data"]);
+    });
+
+    test("PostgreSQL as in authentik's compose file", () => {
         const postgres = byName(run, "authentik-postgresql");
         expect(imageOf(run, postgres)).toBe("docker.io/library/postgres:16.14-alpine");
         expect(postgres.inputs).toMatchObject({
             name: "authentik-postgresql",
             restart: "unless-stopped",
             memory: 256,
-            healthcheck: { tests: ["CMD-SHELL", "pg_isready -d authentik -U authentik"], interval: "30s", timeout: "5s", retries: 5, startPeriod: "20s" },
+            memorySwap: -1,
+            healthcheck: { tests: ["CMD-SHELL", "pg_isready -d authentik -U authentik"], interval: "30s", timeout: "5s", retries: 5, startPeriod: "20s", startInterval: "5s" },
             volumes: [{ volumeName: "authentik-database", containerPath: "/var/lib/postgresql/data", readOnly: false }],
             networksAdvanced: [{ name: "authentik-network", aliases: ["postgresql"] }],
             ports: [],
             securityOpts: ["no-new-privileges:true"],
-            wait: true,
+            // Fast shutdown needs more than Docker's 10 s; the provider's default would SIGKILL it at once.
+            destroyGraceSeconds: 90,
+            stopTimeout: 90,
         });
         const env = envOf(postgres);
         expect(Object.keys(env).sort()).toEqual(["POSTGRES_DB", "POSTGRES_PASSWORD", "POSTGRES_USER"]);
@@ -112,53 +172,47 @@ describe("local stack (authentik 2025.6.3, the reference deployment)", () => {
         expect(postgres.secretPaths).toContain("envs");
     });
 
-    test("Redis as in the reference deployment", () => {
-        const redis = byName(run, "authentik-redis");
-        expect(imageOf(run, redis)).toBe("docker.io/library/redis:7.4.11-alpine");
-        expect(redis.inputs).toMatchObject({
-            command: ["--save", "60", "1", "--loglevel", "warning"],
-            restart: "unless-stopped",
-            memory: 64,
-            healthcheck: { tests: ["CMD-SHELL", "redis-cli ping | grep PONG"], interval: "30s", timeout: "3s", retries: 5, startPeriod: "20s" },
-            volumes: [{ volumeName: "authentik-redis", containerPath: "/data", readOnly: false }],
-            networksAdvanced: [{ name: "authentik-network", aliases: ["redis"] }],
-            ports: [],
-            wait: true,
-        });
-    });
-
-    test("server: image, command, environment, volumes, health, published on 127.0.0.1:9000", () => {
+    test("server: image, command, environment, /data, health, 512 MB shm, published on 127.0.0.1:9000", () => {
         const server = byName(run, "authentik-server");
-        expect(imageOf(run, server)).toBe("ghcr.io/goauthentik/server:2025.6.3");
+        expect(imageOf(run, server)).toBe("ghcr.io/goauthentik/server:2026.8.3");
         expect(server.inputs).toMatchObject({
             name: "authentik-server",
             command: ["server"],
             restart: "unless-stopped",
-            memory: 576,
-            healthcheck: { tests: ["CMD", "ak", "healthcheck"], interval: "30s", timeout: "30s", retries: 3, startPeriod: "60s" },
+            memory: 704,
+            memorySwap: -1,
+            shmSize: 512,
+            healthcheck: { tests: ["CMD", "ak", "healthcheck"], interval: "30s", timeout: "30s", retries: 3, startPeriod: "2m0s", startInterval: "5s" },
             volumes: [
-                { volumeName: "authentik-media", containerPath: "/media", readOnly: false },
+                { volumeName: "authentik-data", containerPath: "/data", readOnly: false },
                 { volumeName: "authentik-custom-templates", containerPath: "/templates", readOnly: false },
             ],
             networksAdvanced: [{ name: "authentik-network", aliases: ["server"] }],
             ports: [{ internal: 9000, external: 9000, ip: "127.0.0.1" }],
             securityOpts: ["no-new-privileges:true"],
-            wait: true,
+            destroyGraceSeconds: 30,
         });
-        expect(server.inputs.shmSize).toBeUndefined();
         expect(server.inputs.user).toBeUndefined();
         const env = envOf(server);
         expect(env).toMatchObject({
             AUTHENTIK_POSTGRESQL__HOST: "postgresql",
             AUTHENTIK_POSTGRESQL__USER: "authentik",
             AUTHENTIK_POSTGRESQL__NAME: "authentik",
-            AUTHENTIK_REDIS__HOST: "redis",
             AUTHENTIK_ERROR_REPORTING__ENABLED: "false",
             AUTHENTIK_DISABLE_STARTUP_ANALYTICS: "true",
-            AUTHENTIK_LISTEN__TRUSTED_PROXY_CIDRS: "127.0.0.0/8,::1/128,172.28.53.0/24",
+            AUTHENTIK_LISTEN__TRUSTED_PROXY_CIDRS: "127.0.0.0/8,::1/128,10.213.53.0/24",
+            // From 2026.5 authentik listens on [::]; the authentik network is IPv4-only and some hosts have no IPv6.
+            AUTHENTIK_LISTEN__HTTP: "0.0.0.0:9000",
+            AUTHENTIK_LISTEN__HTTPS: "0.0.0.0:9443",
+            AUTHENTIK_LISTEN__METRICS: "0.0.0.0:9300",
+            MALLOC_ARENA_MAX: "2",
+            MALLOC_TRIM_THRESHOLD_: "131072",
+            // One web process below 1 GB: each holds its own copy of Django.
+            AUTHENTIK_WEB__WORKERS: "1",
+            AUTHENTIK_WEB__BASE_URL: "http://localhost:9000",
         });
         expect(env.AUTHENTIK_SECRET_KEY?.length).toBeGreaterThanOrEqual(50);
-        expect(env.AUTHENTIK_WEB__BASE_URL).toBeUndefined();
+        expect(Object.keys(env).filter((key) => key.startsWith("AUTHENTIK_REDIS__"))).toEqual([]);
         expect(Object.keys(env).filter((key) => key.startsWith("AUTHENTIK_EMAIL__"))).toEqual([]);
         expect(Object.keys(env).filter((key) => key.startsWith("AUTHENTIK_BOOTSTRAP_"))).toEqual([]);
         expect(server.secretPaths).toContain("envs");
@@ -167,71 +221,106 @@ describe("local stack (authentik 2025.6.3, the reference deployment)", () => {
     test("worker: same image and settings, bootstrap credentials, certs, no Docker socket and no root by default", () => {
         const worker = byName(run, "authentik-worker");
         const server = byName(run, "authentik-server");
-        expect(imageOf(run, worker)).toBe("ghcr.io/goauthentik/server:2025.6.3");
+        expect(imageOf(run, worker)).toBe("ghcr.io/goauthentik/server:2026.8.3");
         expect(worker.inputs.image).toBe(server.inputs.image);
         expect(worker.inputs).toMatchObject({
             command: ["worker"],
-            memory: 512,
+            memory: 448,
+            shmSize: 512,
             restart: "unless-stopped",
-            healthcheck: { tests: ["CMD", "ak", "healthcheck"], startPeriod: "60s" },
+            healthcheck: { tests: ["CMD", "ak", "healthcheck"], startPeriod: "2m0s" },
             volumes: [
-                { volumeName: "authentik-media", containerPath: "/media" },
-                { volumeName: "authentik-custom-templates", containerPath: "/templates" },
-                { volumeName: "authentik-certs", containerPath: "/certs" },
+                { volumeName: "authentik-data", containerPath: "/data", readOnly: false },
+                { volumeName: "authentik-custom-templates", containerPath: "/templates", readOnly: false },
+                { volumeName: "authentik-certs", containerPath: "/certs", readOnly: false },
             ],
             ports: [],
+            destroyGraceSeconds: 60,
         });
         expect(worker.inputs.user).toBeUndefined();
         const env = envOf(worker);
         const serverEnv = envOf(server);
-        for (const [key, value] of Object.entries(serverEnv)) {
-            expect(env[key]).toBe(value);
+        for (const [key, value] of Object.entries(serverEnv).filter(([key]) => key !== "AUTHENTIK_WEB__WORKERS")) {
+            expect({ key, value: env[key] }).toEqual({ key, value });
         }
+        expect(env.AUTHENTIK_WEB__WORKERS).toBeUndefined();
         expect(env.AUTHENTIK_BOOTSTRAP_EMAIL).toBe("admin@example.com");
         expect(env.AUTHENTIK_BOOTSTRAP_PASSWORD).toBe(run.outputs.bootstrapPassword?.value);
         expect(env.AUTHENTIK_BOOTSTRAP_TOKEN).toBe(run.outputs.bootstrapToken?.value);
         expect(JSON.stringify(worker.inputs.volumes)).not.toContain("docker.sock");
     });
 
-    test("server and worker start only after PostgreSQL and Redis are healthy, and up waits for them", () => {
-        const postgres = byName(run, "authentik-postgresql");
-        const redis = byName(run, "authentik-redis");
+    test("the data root is prepared before server and worker: after the pre-upgrade dump, with both volumes", () => {
+        const prepare = byName(run, "authentik-prepare-data");
+        const script = String(prepare.inputs.create);
+        expect(script).toContain("docker run --rm -i --network none --user 0:0");
+        expect(script).toContain("--volume 'authentik-data:/data'");
+        expect(script).toContain("--volume 'authentik-media:/legacy-media:ro'");
+        // The PostgreSQL image is on the host already and has a shell.
+        expect(script).toContain(`'${mockImageId("docker.io/library/postgres:16.14-alpine")}' -s`);
+        expect(script).toContain("prepare-data: ");
+        expect(prepare.inputs.triggers).toEqual(["2026.8.3", "authentik-data", "authentik-media"]);
+        expect(prepare.dependencies).toEqual(expect.arrayContaining([byName(run, "backup-ready").urn, byName(run, "authentik-volume-data").urn, byName(run, "authentik-volume-media").urn]));
+        for (const name of ["authentik-server", "authentik-worker"]) {
+            expect(byName(run, name).dependencies).toContain(prepare.urn);
+        }
+    });
+
+    test("every container has a gate: a command that waits for healthy, re-run whenever the container is replaced", () => {
+        const timeouts: Record<string, number> = { "authentik-postgresql": 180, "authentik-server": 600, "authentik-worker": 600, "backup-container": 900 };
+        for (const container of ofType(run, CONTAINER)) {
+            const gate = byName(run, `${container.name.replace(/-container$/, "")}-ready`);
+            expect(gate.inputs.triggers).toEqual([container.id]);
+            expect(gate.dependencies).toContain(container.urn);
+            const script = String(gate.inputs.create);
+            expect(script).toContain(`name='${String(container.inputs.name)}'`);
+            expect(script).toContain(`+ ${timeouts[container.name]} ))`);
+            // The provider's own wait would leave a stored container unchecked after a time-out.
+            expect(container.inputs.wait).toBeUndefined();
+        }
+        expect(String(byName(run, "backup-ready").inputs.create)).toContain("docker exec 'authentik-backup' /bin/sh /usr/local/bin/authentik-backup ready '2026.8.3'");
+    });
+
+    test("server and worker start after the gates of PostgreSQL and of the backup (the pre-upgrade dump)", () => {
         for (const name of ["authentik-server", "authentik-worker"]) {
             const container = byName(run, name);
-            expect(container.dependencies).toEqual(expect.arrayContaining([postgres.urn, redis.urn]));
-            expect(container.inputs.wait).toBe(true);
-            // First start runs all migrations: far longer than the 60 s provider default.
-            expect(container.inputs.waitTimeout).toBeGreaterThanOrEqual(300);
+            expect(directDependencies(run, container, COMMAND)).toEqual(["authentik-postgresql-ready", "authentik-prepare-data", "backup-ready"]);
+            expect(directDependencies(run, container, CONTAINER)).toEqual([]);
             expect(container.deleteBeforeReplace).toBe(true);
         }
-        for (const dependency of [postgres, redis]) {
-            expect(dependency.inputs.wait).toBe(true);
-            expect(dependency.inputs.healthcheck).toBeDefined();
-            expect(dependency.dependencies.filter((urn) => urn.includes("Container"))).toEqual([]);
-        }
+        expect(directDependencies(run, byName(run, "backup-container"), COMMAND)).toEqual(["authentik-postgresql-ready"]);
+        expect(directDependencies(run, byName(run, "authentik-postgresql"), CONTAINER)).toEqual([]);
+    });
+
+    test("old authentik images are pruned only after server and worker are ready, keeping the one in use", () => {
+        const prune = byName(run, "authentik-prune-images");
+        expect(directDependencies(run, prune, COMMAND)).toEqual(["authentik-server-ready", "authentik-worker-ready"]);
+        const keep = mockImageId("ghcr.io/goauthentik/server:2026.8.3");
+        expect(String(prune.inputs.create)).toContain(`keep='${keep}'`);
+        expect(String(prune.inputs.create)).toContain("docker image ls --no-trunc --quiet 'ghcr.io/goauthentik/server'");
+        expect(prune.inputs.triggers).toEqual([keep]);
     });
 
     test("every container has a memory limit and their sum fits docker.memoryMb", () => {
         const containers = ofType(run, CONTAINER);
         const total = containers.reduce((sum, container) => sum + Number(container.inputs.memory), 0);
-        for (const container of containers) {
-            expect(container.inputs.memory).toBeGreaterThan(0);
-        }
+        expect(containers.map((container) => [container.name, container.inputs.memory]).sort()).toEqual([
+            ["authentik-postgresql", 256],
+            ["authentik-server", 704],
+            ["authentik-worker", 448],
+            ["backup-container", 64],
+        ]);
         expect(total).toBeLessThanOrEqual(1536);
     });
 
-    test("stack outputs: URL, admin user, secret bootstrap credentials, container and network names", () => {
+    test("stack outputs: URL, admin user, secret bootstrap credentials, the version once both gates passed", () => {
         expect(run.outputs.url).toEqual({ value: "http://localhost:9000", secret: false });
         expect(run.outputs.adminUser).toEqual({ value: "akadmin", secret: false });
         expect(run.outputs.bootstrapPassword?.secret).toBe(true);
         expect(run.outputs.bootstrapToken?.secret).toBe(true);
+        expect(run.outputs.authentikVersion).toEqual({ value: "2026.8.3", secret: false });
         expect(run.outputs.networkName?.value).toBe("authentik-network");
-        expect(run.outputs.containerNames?.value).toEqual({
-            postgresql: "authentik-postgresql",
-            redis: "authentik-redis",
-            server: "authentik-server",
-            worker: "authentik-worker",
-        });
+        expect(run.outputs.containerNames?.value).toEqual({ postgresql: "authentik-postgresql", server: "authentik-server", worker: "authentik-worker" });
     });
 
     test("no secret value appears in plain text in any non-secret input or output", () => {
@@ -252,45 +341,103 @@ describe("local stack (authentik 2025.6.3, the reference deployment)", () => {
     });
 });
 
+describe("local stack at 2025.6.3 (the reference deployment, with Redis)", () => {
+    let run: ProgramRun;
+    beforeAll(async () => {
+        run = await runProgram({ stack: "local", config: withVersion("2025.6.3") });
+    });
+
+    test("registers exactly the expected resources: Redis and its gate, no data volume, no preparation", () => {
+        expect(run.resources.map((resource) => `${resource.type}::${resource.name}`).sort()).toEqual(
+            [
+                ...coreResources,
+                `${COMMAND}::authentik-redis-ready`,
+                "docker:index/container:Container::authentik-redis",
+                "docker:index/remoteImage:RemoteImage::authentik-image-redis",
+                "docker:index/volume:Volume::authentik-volume-redis",
+            ].sort(),
+        );
+    });
+
+    test("Redis as in the reference deployment", () => {
+        const redis = byName(run, "authentik-redis");
+        expect(imageOf(run, redis)).toBe("docker.io/library/redis:7.4.11-alpine");
+        expect(redis.inputs).toMatchObject({
+            command: ["--save", "60", "1", "--loglevel", "warning"],
+            restart: "unless-stopped",
+            memory: 64,
+            healthcheck: { tests: ["CMD-SHELL", "redis-cli ping | grep PONG"], interval: "30s", timeout: "3s", retries: 5, startPeriod: "20s" },
+            volumes: [{ volumeName: "authentik-redis", containerPath: "/data", readOnly: false }],
+            networksAdvanced: [{ name: "authentik-network", aliases: ["redis"] }],
+            ports: [],
+        });
+    });
+
+    test("server and worker keep their files at /media, have Redis, and wait for the Redis gate too", () => {
+        for (const name of ["authentik-server", "authentik-worker"]) {
+            const container = byName(run, name);
+            expect(container.inputs.volumes).toEqual(expect.arrayContaining([{ volumeName: "authentik-media", containerPath: "/media", readOnly: false }]));
+            expect(envOf(container).AUTHENTIK_REDIS__HOST).toBe("redis");
+            // The listen settings had other names on 2025.6 and defaulted to 0.0.0.0.
+            expect(envOf(container).AUTHENTIK_LISTEN__HTTP).toBeUndefined();
+            expect(container.inputs.shmSize).toBeUndefined();
+            expect(directDependencies(run, container, COMMAND)).toEqual(["authentik-postgresql-ready", "authentik-redis-ready", "backup-ready"]);
+        }
+        expect(byName(run, "authentik-server").inputs.memory).toBe(576);
+        expect(byName(run, "authentik-worker").inputs.memory).toBe(512);
+    });
+});
 
 describe("authentik release lines", () => {
     test.each([
-        ["2025.6.3", true, "/media", undefined],
-        ["2025.8.4", true, "/media", undefined],
-        ["2025.10.2", false, "/media", undefined],
-        ["2025.12.1", false, "/data/media", undefined],
-        ["2026.2.0", false, "/data/media", 512],
-        ["2026.5.1", false, "/data/media", 512],
-        ["2026.8.3", false, "/data/media", 512],
-    ])("%s: redis=%s, media at %s, shm %s MB", async (version, redis, mediaPath, shm) => {
+        ["2025.6.3", true, "/media", undefined, undefined, 576, 512],
+        ["2025.8.6", true, "/media", undefined, undefined, 576, 512],
+        ["2025.10.4", false, "/media", undefined, undefined, 640, 512],
+        ["2025.12.4", false, "/data", undefined, undefined, 640, 512],
+        ["2026.2.6", false, "/data", 512, undefined, 640, 512],
+        ["2026.5.6", false, "/data", 512, "0.0.0.0:9000", 704, 448],
+        ["2026.8.3", false, "/data", 512, "0.0.0.0:9000", 704, 448],
+    ])("%s: redis=%s, files at %s, shm %s MB, listen %s, server %s MB, worker %s MB", async (version, redis, storage, shm, listen, serverMb, workerMb) => {
         const run = await runProgram({ stack: "local", config: withVersion(version) });
         const names = ofType(run, CONTAINER).map((container) => container.name);
         expect(names.includes("authentik-redis")).toBe(redis);
         expect(ofType(run, "docker:index/volume:Volume").some((volume) => volume.name === "authentik-volume-redis")).toBe(redis);
+        expect(ofType(run, "docker:index/volume:Volume").some((volume) => volume.name === "authentik-volume-data")).toBe(storage === "/data");
+        expect(run.resources.some((resource) => resource.name === "authentik-prepare-data")).toBe(storage === "/data");
         for (const role of ["server", "worker"]) {
             const container = byName(run, `authentik-${role}`);
             const env = envOf(container);
             expect(Object.keys(env).some((key) => key.startsWith("AUTHENTIK_REDIS__"))).toBe(redis);
-            // The same volume whatever the version: only its mount point moves.
-            expect(container.inputs.volumes).toEqual(expect.arrayContaining([{ volumeName: "authentik-media", containerPath: mediaPath, readOnly: false }]));
+            expect(env.AUTHENTIK_LISTEN__HTTP).toBe(listen);
+            expect(env.MALLOC_ARENA_MAX).toBe("2");
+            const volume = storage === "/data" ? "authentik-data" : "authentik-media";
+            expect((container.inputs.volumes as unknown[])[0]).toEqual({ volumeName: volume, containerPath: storage, readOnly: false });
+            // Never a mount at /data/media: it would follow the image's symlink to /media.
+            expect(JSON.stringify(container.inputs.volumes)).not.toContain("/data/media");
             expect(container.inputs.shmSize).toBe(shm);
-            const after = container.dependencies.filter((urn) => urn.includes("Container")).map((urn) => urn.split("::").pop());
-            expect(after.sort()).toEqual(redis ? ["authentik-postgresql", "authentik-redis", "backup-container"] : ["authentik-postgresql", "backup-container"]);
         }
+        expect(byName(run, "authentik-server").inputs.memory).toBe(serverMb);
+        expect(byName(run, "authentik-worker").inputs.memory).toBe(workerMb);
         expect(imageOf(run, byName(run, "authentik-server"))).toBe(`ghcr.io/goauthentik/server:${version}`);
+        for (const container of ofType(run, CONTAINER)) {
+            for (const field of ["interval", "timeout", "startPeriod", "startInterval"]) {
+                expect((container.inputs.healthcheck as Record<string, string>)[field]).toMatch(GO_DURATION_PATTERN);
+            }
+        }
     });
 
-    test("2026.8 sets the base URL and a 120 s start period", async () => {
-        const run = await runProgram({ stack: "local", config: withVersion("2026.8.3") });
+    test("before 2026.8 a 60 s start period and no base URL", async () => {
+        const run = await runProgram({ stack: "local", config: withVersion("2026.5.6") });
         const server = byName(run, "authentik-server");
-        expect(envOf(server).AUTHENTIK_WEB__BASE_URL).toBe("http://localhost:9000");
-        expect(server.inputs.healthcheck).toMatchObject({ startPeriod: "120s" });
+        expect(envOf(server).AUTHENTIK_WEB__BASE_URL).toBeUndefined();
+        expect(server.inputs.healthcheck).toMatchObject({ startPeriod: "1m0s" });
     });
 
-    test("2025.10 and later run three containers besides the backup", async () => {
-        const run = await runProgram({ stack: "local", config: withVersion("2025.10.2") });
-        expect(ofType(run, CONTAINER).map((container) => container.name).sort()).toEqual(["authentik-postgresql", "authentik-server", "authentik-worker", "backup-container"]);
-        expect(run.outputs.containerNames?.value).toEqual({ postgresql: "authentik-postgresql", server: "authentik-server", worker: "authentik-worker" });
+    test("a digest pins the server image, which is then pulled by digest", async () => {
+        const digest = `sha256:${"ab".repeat(32)}`;
+        const run = await runProgram({ stack: "local", config: withOverrides(local, { authentik: { ...localAuthentik, digest } }) });
+        expect(imageOf(run, byName(run, "authentik-server"))).toBe(`ghcr.io/goauthentik/server:2026.8.3@${digest}`);
+        expect(String(byName(run, "authentik-prune-images").inputs.create)).toContain("'ghcr.io/goauthentik/server'");
     });
 });
 
@@ -330,10 +477,10 @@ describe("options", () => {
         expect(JSON.stringify(byName(run, "authentik-server").inputs.volumes)).not.toContain("docker.sock");
     });
 
-    test("protect.database protects the database and media volumes and the database password; protect.secretKey the secret key", async () => {
+    test("protect.database protects the database, media and data volumes and the database password; protect.secretKey the secret key", async () => {
         const run = await runProgram({ stack: "local", config: withOverrides(local, { protect: { database: true, secretKey: true } }) });
         const protectedNames = run.resources.filter((resource) => resource.protect).map((resource) => resource.name).sort();
-        expect(protectedNames).toEqual(["authentik-postgres-password", "authentik-secret-key", "authentik-volume-database", "authentik-volume-storage"]);
+        expect(protectedNames).toEqual(["authentik-postgres-password", "authentik-secret-key", "authentik-volume-data", "authentik-volume-database", "authentik-volume-media"]);
     });
 
     test("nothing is protected unless asked", async () => {
@@ -347,10 +494,16 @@ describe("options", () => {
         expect(run.outputs.url?.value).toBe("https://localhost");
     });
 
+    test("a server limit of 1 GB or more gets two web processes", async () => {
+        const run = await runProgram({ stack: "local", config: withOverrides(local, { docker: { ...localDocker, memoryMb: 2048, memoryLimitsMb: { server: 1024 } } }) });
+        expect(envOf(byName(run, "authentik-server")).AUTHENTIK_WEB__WORKERS).toBe("2");
+    });
+
     test("a name prefix renames containers, volumes and the network", async () => {
         const run = await runProgram({ stack: "local", config: withOverrides(local, { docker: { ...localDocker, namePrefix: "sso" } }) });
         expect(byName(run, "authentik-server").inputs.name).toBe("sso-server");
         expect(byName(run, "authentik-network").inputs.name).toBe("sso-network");
         expect(byName(run, "authentik-volume-database").inputs.name).toBe("sso-database");
+        expect(String(byName(run, "authentik-server-ready").inputs.create)).toContain("name='sso-server'");
     });
 });

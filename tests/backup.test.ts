@@ -283,6 +283,71 @@ describeWithTool(
                 expect(backup(["health"], { BACKUP_TIME: "off" }).status).toBe(0);
             });
 
+            test("ready VERSION: only once started for that version, i.e. after its pre-upgrade dump", () => {
+                expect(backup(["ready", "2026.8.3"]).stdout).toContain("still starting");
+                expect(backup(["startup"], { AUTHENTIK_VERSION: "2026.5.6" }).status).toBe(0);
+                const older = backup(["ready", "2026.8.3"]);
+                expect(older.status).toBe(1);
+                expect(older.stdout).toContain("started for authentik 2026.5.6, not 2026.8.3");
+                expect(backup(["startup"], { AUTHENTIK_VERSION: "2026.8.3" }).status).toBe(0);
+                const ready = backup(["ready", "2026.8.3"]);
+                expect(ready.stdout.trim()).toBe("ready for authentik 2026.8.3");
+                expect(ready.status).toBe(0);
+                // The pre-upgrade dump came first.
+                expect(backups().filter((name) => name.includes("pre-upgrade-2026.5.6-to-2026.8.3"))).toHaveLength(2);
+                // A failed pre-upgrade dump never makes it ready.
+                const failed = backup(["startup"], { AUTHENTIK_VERSION: "2026.11.0", PGPASSWORD: "wrong-password" });
+                expect(failed.status).not.toBe(0);
+                expect(backup(["ready", "2026.11.0"]).status).toBe(1);
+            });
+
+            test("retention never deletes pre-upgrade or hand-labelled backups: a rollback needs them", () => {
+                fs.mkdirSync(backupDir, { recursive: true });
+                const make = (name: string, daysAgo: number) => {
+                    const file = path.join(backupDir, name);
+                    fs.writeFileSync(file, name);
+                    const time = new Date(Date.now() - daysAgo * 86400 * 1000);
+                    fs.utimesSync(file, time, time);
+                };
+                make("authentik-db-20250101T030000Z-pre-upgrade-2025.6.3-to-2025.8.1.dump", 60);
+                make("authentik-files-20250101T030000Z-pre-upgrade-2025.6.3-to-2025.8.1.tar.gz", 60);
+                make("authentik-db-20250102T030000Z-before-postgres-major.dump", 50);
+                make("authentik-db-20250103T030000Z-retry.dump", 40);
+                make("authentik-db-20250104T030000Z-daily.dump", 30);
+                make("authentik-db-20250120T030000Z-daily.dump", 1);
+                expect(backup(["prune"]).status).toBe(0);
+                expect(backups()).toEqual([
+                    "authentik-db-20250101T030000Z-pre-upgrade-2025.6.3-to-2025.8.1.dump",
+                    "authentik-db-20250102T030000Z-before-postgres-major.dump",
+                    "authentik-db-20250120T030000Z-daily.dump",
+                    "authentik-files-20250101T030000Z-pre-upgrade-2025.6.3-to-2025.8.1.tar.gz",
+                ]);
+            });
+
+            test("startup removes the partial files of a run that was killed", () => {
+                fs.mkdirSync(backupDir, { recursive: true });
+                fs.writeFileSync(path.join(backupDir, ".partial-20250101T030000Z.dump"), "half a dump");
+                fs.writeFileSync(path.join(backupDir, ".partial-20250101T030000Z.tar.gz"), "half an archive");
+                expect(backup(["startup"]).status).toBe(0);
+                expect(fs.readdirSync(backupDir).filter((name) => name.startsWith(".partial"))).toEqual([]);
+            });
+
+            test("a files archive from before 2025.12 restores into data/media of a 2025.12+ layout", () => {
+                expect(backup(["run"]).status).toBe(0);
+                const archive = backups().find((name) => name.endsWith("-daily.tar.gz"));
+                // The stack moved to 2025.12: the backup container now mounts the data root, not the media folder.
+                fs.rmSync(path.join(filesRoot, "media"), { recursive: true });
+                fs.mkdirSync(path.join(filesRoot, "data", "media"), { recursive: true });
+                fs.mkdirSync(path.join(filesRoot, "data", "reports"));
+                fs.writeFileSync(path.join(filesRoot, "data", "reports", "export.csv"), "a,b");
+                const result = backup(["restore-files", path.join(backupDir, String(archive))]);
+                expect(result.status).toBe(0);
+                expect(fs.readFileSync(path.join(filesRoot, "data", "media", "public", "logo.svg"), "utf8")).toBe("<svg>original</svg>");
+                expect(fs.existsSync(path.join(filesRoot, "media"))).toBe(false);
+                // What the archive does not hold stays.
+                expect(fs.readFileSync(path.join(filesRoot, "data", "reports", "export.csv"), "utf8")).toBe("a,b");
+            });
+
             test("bad settings are refused with a message", () => {
                 expect(backup(["prune"], { RETENTION_DAYS: "seven" }).stderr).toContain("RETENTION_DAYS must be a whole number of days, got 'seven'");
                 expect(backup(["startup"], { BACKUP_TIME: "3am" }).stderr).toContain("BACKUP_TIME must be HH:MM or off, got '3am'");

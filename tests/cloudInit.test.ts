@@ -1,10 +1,23 @@
-/** The cloud-init renderer, and cloud-init's own schema check on the user-data rendered for every stack. */
+/**
+ * The cloud-init renderer; the first-boot script run for real against stand-ins for apt, gpg, curl and systemctl;
+ * and cloud-init's own schema check on the user-data rendered for every stack.
+ */
 import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { parse as parseYaml } from "yaml";
-import { CloudInitInput, DOCKER_APT_KEY_FINGERPRINT, DOCKER_INSTALL_SCRIPT_PATH, SSHD_MAX_SESSIONS, dockerInstallScript, renderCloudInit } from "../lib/cloudInit";
+import {
+    APT_LOCK_TIMEOUT_SECONDS,
+    APT_SOURCE_LINE_PREFIX,
+    BOOTSTRAP_SCRIPT_PATH,
+    CloudInitInput,
+    DOCKER_APT_KEY_FINGERPRINT,
+    KEYRING_DIR_LINE_PREFIX,
+    SSHD_MAX_SESSIONS,
+    bootstrapScript,
+    renderCloudInit,
+} from "../lib/cloudInit";
 import { findByName, loadStackFile, runProgram, stackNames } from "./harness";
 import { describeWithTool } from "./tools";
 
@@ -14,15 +27,19 @@ const input: CloudInitInput = {
     adminUser: "operator",
     sshPublicKeys: ["ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIKeyOne one@example", "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIKeyTwo two@example"],
     folders: ["/var/backups/authentik"],
+    hostKey: { privateKey: "-----BEGIN OPENSSH PRIVATE KEY-----\nTEST-ONLY\n-----END OPENSSH PRIVATE KEY-----\n", publicKey: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAITestHostKey" },
 };
 
 interface UserData {
     hostname: string;
     disable_root: boolean;
     ssh_pwauth: boolean;
+    ssh_deletekeys: boolean;
+    ssh_genkeytypes: string[];
+    ssh_keys: Record<string, string>;
     users: { name: string; lock_passwd: boolean; ssh_authorized_keys: string[]; groups: string[]; passwd?: string }[];
     packages: string[];
-    write_files: { path: string; content: string }[];
+    write_files: { path: string; content: string; permissions: string }[];
     runcmd: string[][];
 }
 
@@ -46,28 +63,38 @@ describe("renderCloudInit", () => {
         expect(sshd?.content).toContain("PermitRootLogin no");
     });
 
+    test("the host key is the stack's: written by cloud-init on every run, no other type generated", () => {
+        const userData = render();
+        expect(userData.ssh_keys).toEqual({ ed25519_private: input.hostKey.privateKey, ed25519_public: input.hostKey.publicKey });
+        expect(userData.ssh_genkeytypes).toEqual(["ed25519"]);
+        expect(userData.ssh_deletekeys).toBe(true);
+    });
+
+    test("everything after cloud-init's modules is one script, run once from runcmd", () => {
+        const userData = render();
+        expect(userData.runcmd).toEqual([[BOOTSTRAP_SCRIPT_PATH]]);
+        const script = userData.write_files.find((file) => file.path === BOOTSTRAP_SCRIPT_PATH);
+        expect(script).toMatchObject({ permissions: "0755", content: bootstrapScript(input) });
+        expect(script?.content.split("\n").slice(0, 3)).toEqual(["#!/bin/sh", expect.stringContaining("First boot"), "set -eu"]);
+    });
+
     test("Docker Engine and the compose plugin from Docker's repository, its key checked; the guest agent; unattended upgrades", () => {
         const userData = render();
         expect(userData.packages).toEqual(expect.arrayContaining(["qemu-guest-agent", "unattended-upgrades", "curl", "gnupg"]));
         // No apt `keyid`: cloud-init would need gpg and dirmngr before any package is installed.
         expect((userData as unknown as Record<string, unknown>).apt).toBeUndefined();
-        const install = userData.write_files.find((file) => file.path === DOCKER_INSTALL_SCRIPT_PATH);
-        expect(install?.content).toContain("https://download.docker.com/linux/debian/gpg");
-        expect(install?.content).toContain(`expected=${DOCKER_APT_KEY_FINGERPRINT}`);
-        expect(install?.content).toContain("apt-get install -y docker-ce docker-ce-cli containerd.io docker-compose-plugin");
-        const order = userData.runcmd.map((command) => command.join(" "));
-        expect(order.indexOf(DOCKER_INSTALL_SCRIPT_PATH)).toBeGreaterThan(-1);
-        expect(order.indexOf(DOCKER_INSTALL_SCRIPT_PATH)).toBeLessThan(order.indexOf("systemctl enable --now docker"));
-        expect(order.indexOf("systemctl enable --now docker")).toBeLessThan(order.indexOf("usermod --append --groups docker operator"));
+        const script = bootstrapScript(input);
+        expect(script).toContain("https://download.docker.com/linux/debian/gpg");
+        expect(script).toContain(`expected=${DOCKER_APT_KEY_FINGERPRINT}`);
+        expect(script).toContain(`apt-get -o DPkg::Lock::Timeout=${APT_LOCK_TIMEOUT_SECONDS}`);
         expect(userData.write_files.find((file) => file.path === "/etc/apt/apt.conf.d/20auto-upgrades")?.content).toContain('Unattended-Upgrade "1"');
-        expect(userData.runcmd).toContainEqual(["systemctl", "enable", "--now", "qemu-guest-agent"]);
         expect(JSON.parse(userData.write_files.find((file) => file.path === "/etc/docker/daemon.json")?.content ?? "{}")).toMatchObject({ "live-restore": true });
     });
 
     test("Ubuntu images get Docker's Ubuntu repository", () => {
-        const install = render({ distro: "ubuntu" }).write_files.find((file) => file.path === DOCKER_INSTALL_SCRIPT_PATH);
-        expect(install?.content).toContain("https://download.docker.com/linux/ubuntu/gpg");
-        expect(install?.content).toContain("https://download.docker.com/linux/ubuntu $codename stable");
+        const script = bootstrapScript({ ...input, distro: "ubuntu" });
+        expect(script).toContain("https://download.docker.com/linux/ubuntu/gpg");
+        expect(script).toContain("https://download.docker.com/linux/ubuntu $codename stable");
     });
 
     test("sshd allows the Docker provider's parallel sessions", () => {
@@ -76,17 +103,83 @@ describe("renderCloudInit", () => {
         expect(SSHD_MAX_SESSIONS).toBeGreaterThan(10);
     });
 
-    test("the folders the stack needs are created root-only", () => {
-        expect(render({ folders: ["/srv/a", "/srv/b"] }).runcmd).toEqual(
-            expect.arrayContaining([
-                ["install", "--directory", "--mode=0700", "/srv/a"],
-                ["install", "--directory", "--mode=0700", "/srv/b"],
-            ]),
-        );
-    });
-
     test("rendering is deterministic", () => {
         expect(renderCloudInit(input)).toBe(renderCloudInit({ ...input }));
+    });
+});
+
+describe("the first-boot script, run against stand-ins for apt, gpg, curl, systemctl and friends", () => {
+    interface Boot {
+        status: number | null;
+        stderr: string;
+        calls: string[];
+        aptSource: string | undefined;
+    }
+
+    /** Runs the script as rendered, with only the two apt file locations moved into a scratch folder. */
+    function boot({ fingerprint = DOCKER_APT_KEY_FINGERPRINT, failing }: { fingerprint?: string; failing?: string } = {}): Boot {
+        const root = fs.mkdtempSync(path.join(os.tmpdir(), "first-boot-"));
+        const bin = path.join(root, "bin");
+        fs.mkdirSync(bin);
+        const log = path.join(root, "calls.log");
+        const stub = (name: string, body = "") =>
+            fs.writeFileSync(
+                path.join(bin, name),
+                `#!/bin/sh\necho "${name} $*" >>"${log}"\n${failing !== undefined && failing.startsWith(`${name} `) ? `case "${name} $*" in "${failing}"*) echo "${name} failed for the test" >&2; exit 100;; esac\n` : ""}${body}\n`,
+                { mode: 0o755 },
+            );
+        stub("systemctl");
+        stub("usermod");
+        stub("apt-get");
+        stub("dpkg", 'echo amd64');
+        // curl -fsSL --retry 5 URL -o FILE
+        stub("curl", 'while [ $# -gt 1 ]; do [ "$1" = -o ] && echo "fake key" >"$2"; shift; done');
+        stub("gpg", `echo "fpr:::::::::${fingerprint}:"`);
+        // install: only the folders the stack needs are stubbed; the keyring folder is created for real.
+        stub("install", 'case "$*" in *--directory*) ;; *) exec /usr/bin/install "$@";; esac');
+        const keyrings = path.join(root, "keyrings");
+        const source = path.join(root, "docker.list");
+        const script = bootstrapScript(input)
+            .split("\n")
+            .map((line) => (line.startsWith(KEYRING_DIR_LINE_PREFIX) ? `${KEYRING_DIR_LINE_PREFIX}${keyrings}` : line.startsWith(APT_SOURCE_LINE_PREFIX) ? `${APT_SOURCE_LINE_PREFIX}${source}` : line))
+            .join("\n");
+        const result = spawnSync("sh", ["-c", script], { encoding: "utf8", env: { ...process.env, PATH: `${bin}:${process.env.PATH}` } });
+        const calls = fs.existsSync(log) ? fs.readFileSync(log, "utf8").trim().split("\n") : [];
+        return { status: result.status, stderr: result.stderr, calls, aptSource: fs.existsSync(source) ? fs.readFileSync(source, "utf8") : undefined };
+    }
+
+    test("installs Docker, enables it, adds the admin to the docker group, creates the folders, restarts sshd, in that order", () => {
+        const result = boot();
+        expect(result.stderr).toBe("");
+        expect(result.status).toBe(0);
+        const lock = `-o DPkg::Lock::Timeout=${APT_LOCK_TIMEOUT_SECONDS}`;
+        expect(result.calls.filter((call) => !call.startsWith("install -m") && !call.startsWith("dpkg") && !call.startsWith("gpg") && !call.startsWith("curl"))).toEqual([
+            "systemctl enable --now qemu-guest-agent",
+            `apt-get ${lock} update`,
+            `apt-get ${lock} install -y docker-ce docker-ce-cli containerd.io docker-compose-plugin`,
+            "systemctl enable --now docker",
+            "usermod --append --groups docker operator",
+            "install --directory --mode=0700 /var/backups/authentik",
+            "systemctl restart ssh",
+        ]);
+        expect(result.calls).toContainEqual(expect.stringMatching(/^curl -fsSL --retry 5 https:\/\/download\.docker\.com\/linux\/debian\/gpg -o .*\/docker\.asc\.new$/));
+        expect(result.aptSource).toMatch(/^deb \[arch=amd64 signed-by=.*\/keyrings\/docker\.asc\] https:\/\/download\.docker\.com\/linux\/debian \S+ stable\n$/);
+    });
+
+    test("a signing key with another fingerprint stops the boot before apt sees Docker's repository", () => {
+        const result = boot({ fingerprint: "0000000000000000000000000000000000000000" });
+        expect(result.status).toBe(1);
+        expect(result.stderr).toContain(`the Docker signing key has fingerprint 0000000000000000000000000000000000000000, expected ${DOCKER_APT_KEY_FINGERPRINT}`);
+        expect(result.calls.some((call) => call.startsWith("apt-get"))).toBe(false);
+        expect(result.aptSource).toBeUndefined();
+    });
+
+    test("a failed Docker install stops the script at once, with apt's status: cloud-init reports it, nothing after runs", () => {
+        const result = boot({ failing: "apt-get -o DPkg::Lock::Timeout=600 install" });
+        expect(result.status).toBe(100);
+        expect(result.stderr).toContain("apt-get failed for the test");
+        expect(result.calls).not.toContain("systemctl enable --now docker");
+        expect(result.calls.some((call) => call.startsWith("usermod"))).toBe(false);
     });
 });
 
@@ -114,10 +207,10 @@ describeWithTool("cloud-init", "cloud-init's own schema check on every stack's r
     });
 });
 
-describeWithTool("shellcheck", "shellcheck on the Docker install script cloud-init writes", () => {
+describeWithTool("shellcheck", "shellcheck on the first-boot script cloud-init writes", () => {
     test.each(["debian", "ubuntu"] as const)("%s", (distro) => {
-        const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "install-docker-")), "install-docker.sh");
-        fs.writeFileSync(file, dockerInstallScript(distro));
+        const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "bootstrap-")), "bootstrap.sh");
+        fs.writeFileSync(file, bootstrapScript({ ...input, distro }));
         const result = spawnSync("shellcheck", ["--severity=warning", file], { encoding: "utf8" });
         expect(result.stdout).toBe("");
         expect(result.status).toBe(0);

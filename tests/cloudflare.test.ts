@@ -1,5 +1,10 @@
 /** The Cloudflare Tunnel, its ingress, the DNS record and the connectors, under mocks with the dev and prod stacks. */
+import { execFile } from "child_process";
+import * as http from "http";
+import type { AddressInfo } from "net";
+import { connectionsCleanupScript } from "../lib/tunnelPlan";
 import { ProgramRun, RecordedResource, byName, envOf, loadStackFile, ofType, runProgram, transitiveDependencies, visibleInputs, withOverrides } from "./harness";
+import { describeWithTool } from "./tools";
 
 const dev = loadStackFile("dev");
 const prod = loadStackFile("prod");
@@ -21,6 +26,21 @@ describe("dev stack behind a Cloudflare Tunnel", () => {
         expect(secret.inputs.length).toBe(32);
         expect(Buffer.from(String(tunnel.inputs.tunnelSecret), "base64")).toHaveLength(32);
         expect(tunnel.dependencies).toContain(secret.urn);
+        // The name is unique per account: a create-first replacement would fail with 409 (code 1013).
+        expect(tunnel.deleteBeforeReplace).toBe(true);
+    });
+
+    test("before the tunnel is deleted, a command cleans up its lingering connections (only on delete)", () => {
+        const cleanup = byName(run, "cloudflare-connections-cleanup");
+        const tunnelId = String(run.outputs.tunnelId?.value);
+        expect(cleanup.type).toBe("command:local:Command");
+        expect(cleanup.inputs.create).toBeUndefined();
+        expect(String(cleanup.inputs.delete)).toContain("/accounts/$ACCOUNT_ID/cfd_tunnel/$TUNNEL_ID/connections");
+        expect(cleanup.inputs.environment).toEqual({ ACCOUNT_ID: "0123456789abcdef0123456789abcdef", TUNNEL_ID: tunnelId });
+        expect(cleanup.inputs.triggers).toEqual([tunnelId]);
+        expect(cleanup.dependencies).toContain(byName(run, "cloudflare-tunnel").urn);
+        // The connectors depend on it: destroy removes them first, then runs the cleanup, then deletes the tunnel.
+        expect(byName(run, "cloudflared-1").dependencies).toContain(cleanup.urn);
     });
 
     test("ingress: the domain to the authentik server on the Docker network, then the 404 catch-all", () => {
@@ -44,34 +64,39 @@ describe("dev stack behind a Cloudflare Tunnel", () => {
         expect(record.inputs.zoneId).toMatch(/^[a-f0-9]{32}$/);
     });
 
-    test("the connector runs with the tunnel token as a secret, on the authentik network, with no published port", () => {
+    test("the connector reads the tunnel token from a secret file, not its environment, on the authentik network, with no published port", () => {
         const connectors = ofType(run, "docker:index/container:Container").filter((container) => container.name.startsWith("cloudflared-"));
         expect(connectors.map((container) => container.inputs.name)).toEqual(["authentik-cloudflared-1"]);
         const [connector] = connectors as [RecordedResource];
         const token = run.secretValues.find((value) => value.startsWith("MOCKTOKEN"));
         expect(token).toBeDefined();
-        expect(envOf(connector)).toEqual({ TUNNEL_TOKEN: token });
-        expect(connector.secretPaths).toContain("envs");
+        // `docker inspect` shows the environment to everyone with access to the Docker API.
+        expect(connector.inputs.envs).toBeUndefined();
+        expect(connector.inputs.uploads).toEqual([{ file: "/etc/cloudflared/token", content: token, permissions: "0444" }]);
+        expect(connector.secretPaths).toContain("uploads");
+        // The provider stores uploads in state as they are: its outputs must be secret too.
+        expect(connector.additionalSecretOutputs).toContain("uploads");
         expect(visibleInputs(connector)).not.toContain(String(token));
-        expect(JSON.stringify(connector.inputs.command)).not.toContain(String(token));
         expect(connector.inputs).toMatchObject({
-            command: ["tunnel", "--no-autoupdate", "--metrics", "127.0.0.1:20241", "run"],
+            command: ["tunnel", "--no-autoupdate", "--metrics", "127.0.0.1:20241", "run", "--token-file", "/etc/cloudflared/token"],
             restart: "unless-stopped",
             memory: 64,
             networksAdvanced: [{ name: "authentik-network" }],
             ports: [],
-            wait: true,
+            destroyGraceSeconds: 35,
         });
         const image = byName(run, "cloudflared-image");
         expect(image.inputs.name).toBe("docker.io/cloudflare/cloudflared:2026.8.3");
     });
 
-    test("order: the connector starts after the ingress config and the healthy server; destroy removes it before the tunnel", () => {
+    test("order: the connector starts after the ingress config and the server's gate; destroy removes it before the tunnel", () => {
         const connector = byName(run, "cloudflared-1");
-        for (const name of ["cloudflare-config", "cloudflare-tunnel", "authentik-server"]) {
+        for (const name of ["cloudflare-config", "cloudflare-tunnel", "cloudflare-connections-cleanup", "authentik-server-ready"]) {
             expect(connector.dependencies).toContain(byName(run, name).urn);
         }
-        expect(byName(run, "authentik-server").inputs.wait).toBe(true);
+        const gate = byName(run, "cloudflared-1-ready");
+        expect(gate.inputs.triggers).toEqual([connector.id]);
+        expect(String(gate.inputs.create)).toContain("name='authentik-cloudflared-1'");
     });
 
     test("nothing on the Cloudflare side waits for the VM or the Docker host", () => {
@@ -87,7 +112,7 @@ describe("dev stack behind a Cloudflare Tunnel", () => {
     test("behind the tunnel the server publishes no port and trusts forwarded headers from loopback and the network only", () => {
         const server = byName(run, "authentik-server");
         expect(server.inputs.ports).toEqual([]);
-        expect(envOf(server).AUTHENTIK_LISTEN__TRUSTED_PROXY_CIDRS).toBe("127.0.0.0/8,::1/128,172.28.53.0/24");
+        expect(envOf(server).AUTHENTIK_LISTEN__TRUSTED_PROXY_CIDRS).toBe("127.0.0.0/8,::1/128,10.213.53.0/24");
         for (const container of ofType(run, "docker:index/container:Container")) {
             expect({ name: container.name, ports: container.inputs.ports }).toEqual({ name: container.name, ports: [] });
         }
@@ -111,6 +136,15 @@ test("prod runs two connectors for redundancy and its tunnel has its own name", 
     expect(byName(run, "cloudflare-tunnel").inputs.name).toBe("authentik-sso-prod");
 });
 
+test("a cloudflare:apiToken in the stack reaches the cleanup as a secret, for when CLOUDFLARE_API_TOKEN is not set", async () => {
+    const token = "cloudflare-token-from-secure-config";
+    const run = await runProgram({ stack: "dev", config: withOverrides(dev, { "cloudflare:apiToken": token }, { keys: ["cloudflare:apiToken"], values: [token] }) });
+    const cleanup = byName(run, "cloudflare-connections-cleanup");
+    expect((cleanup.inputs.environment as Record<string, string>).STACK_API_TOKEN).toBe(token);
+    expect(cleanup.secretPaths.some((at) => at.startsWith("environment"))).toBe(true);
+    expect(visibleInputs(cleanup)).not.toContain(token);
+});
+
 test("a zone id in config skips the zone lookup", async () => {
     const cloudflare = { ...(dev.config["authentik-sso:cloudflare"] as object), zoneId: "fedcba9876543210fedcba9876543210" };
     const run = await runProgram({ stack: "dev", config: withOverrides(dev, { cloudflare }) });
@@ -123,4 +157,64 @@ test("without cloudflare config there is no Cloudflare resource, provider or loo
     expect(run.resources.filter((resource) => resource.type.includes("cloudflare"))).toEqual([]);
     expect(run.invokes).toEqual([]);
     expect(run.outputs.tunnelId).toBeUndefined();
+});
+
+describe("the connections cleanup script against a local HTTP server that answers like Cloudflare's API", () => {
+    interface Seen {
+        method: string;
+        url: string;
+        authorization: string | undefined;
+    }
+    async function runCleanup(env: Record<string, string>, status: number): Promise<{ code: number; stdout: string; stderr: string; seen: Seen[] }> {
+        const seen: Seen[] = [];
+        const server = http.createServer((request, response) => {
+            seen.push({ method: request.method ?? "", url: request.url ?? "", authorization: request.headers.authorization });
+            response.writeHead(status, { "content-type": "application/json" });
+            response.end(JSON.stringify({ success: status === 200, errors: status === 200 ? [] : [{ code: 1000, message: "failure for the test" }], messages: [], result: null }));
+        });
+        await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+        const port = (server.address() as AddressInfo).port;
+        try {
+            const result = await new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
+                execFile(
+                    "sh",
+                    ["-c", connectionsCleanupScript()],
+                    { env: { PATH: process.env.PATH ?? "", ACCOUNT_ID: "acc0123", TUNNEL_ID: "tun-4567", CLOUDFLARE_API_BASE: `http://127.0.0.1:${port}/client/v4`, RETRY_SECONDS: "0", ...env } },
+                    (error, stdout, stderr) => resolve({ code: error ? Number((error as { code?: number }).code ?? 1) : 0, stdout, stderr }),
+                );
+            });
+            return { ...result, seen };
+        } finally {
+            server.close();
+        }
+    }
+
+    describeWithTool("curl", "with curl", () => {
+        test("DELETEs the tunnel's connections with the token in the Authorization header", async () => {
+            const result = await runCleanup({ CLOUDFLARE_API_TOKEN: "token-from-env" }, 200);
+            expect(result.seen).toEqual([{ method: "DELETE", url: "/client/v4/accounts/acc0123/cfd_tunnel/tun-4567/connections", authorization: "Bearer token-from-env" }]);
+            expect(result).toMatchObject({ code: 0, stdout: "cleaned up the connections of tunnel tun-4567\n" });
+        });
+
+        test("the live CLOUDFLARE_API_TOKEN wins over the token stored with the stack", async () => {
+            const result = await runCleanup({ CLOUDFLARE_API_TOKEN: "live", STACK_API_TOKEN: "stored" }, 200);
+            expect(result.seen.map((request) => request.authorization)).toEqual(["Bearer live"]);
+            const stored = await runCleanup({ STACK_API_TOKEN: "stored" }, 200);
+            expect(stored.seen.map((request) => request.authorization)).toEqual(["Bearer stored"]);
+        });
+
+        test("an API that keeps failing is tried five times, then the delete goes on with a warning", async () => {
+            const result = await runCleanup({ CLOUDFLARE_API_TOKEN: "token" }, 500);
+            expect(result.seen).toHaveLength(5);
+            expect(result.code).toBe(0);
+            expect(result.stderr).toContain("warning: could not clean up the connections of tunnel tun-4567");
+        });
+    });
+
+    test("without a token nothing is sent, and the delete goes on with a warning that says what to do", async () => {
+        const result = await runCleanup({}, 200);
+        expect(result.seen).toEqual([]);
+        expect(result.code).toBe(0);
+        expect(result.stderr).toContain("run pulumi destroy again in a few minutes");
+    });
 });

@@ -2,7 +2,7 @@
  * Config validation: every rule stops the real program with a message naming the key, the value and what is
  * allowed, before a single resource is registered.
  */
-import { ConfigError, parseStackConfig } from "../lib/config";
+import { ConfigError, configWarnings, parseStackConfig } from "../lib/config";
 import { lastRun, loadStackFile, runProgram, withOverrides } from "./harness";
 
 const local = loadStackFile("local");
@@ -99,12 +99,37 @@ const cases: Case[] = [
     {
         rule: "container memory limits must fit the memory budget",
         overrides: { docker: { ...localDocker, memoryMb: 1024 } },
-        expected: ["authentik-sso:docker.memoryMb", "got 1024", "1472 MB", "postgresql 256", "server 576"],
+        expected: ["authentik-sso:docker.memoryMb", "got 1024", "1472 MB", "postgresql 256", "server 704", "worker 448", "backup 64"],
     },
     {
         rule: "a single container limit has a floor",
         overrides: { docker: { ...localDocker, memoryLimitsMb: { server: 128 } } },
-        expected: ["authentik-sso:docker.memoryLimitsMb.server", "got 128", ">=384"],
+        expected: ["authentik-sso:docker.memoryLimitsMb.server", "got 128", ">=256"],
+    },
+    {
+        rule: "server memory below what the release line needs",
+        overrides: { docker: { ...localDocker, memoryLimitsMb: { server: 480 } } },
+        expected: ["authentik-sso:docker.memoryLimitsMb.server", "got 480", "the authentik server of 2026.8.3 needs: at least 512 MB (default 704"],
+    },
+    {
+        rule: "worker memory below what the release line needs (a line with a larger worker)",
+        overrides: { authentik: { ...localAuthentik, version: "2025.12.4" }, docker: { ...localDocker, memoryLimitsMb: { worker: 320 } } },
+        expected: ["authentik-sso:docker.memoryLimitsMb.worker", "got 320", "the authentik worker of 2025.12.4 needs: at least 384 MB (default 512"],
+    },
+    {
+        rule: "a custom cloud image needs its checksum",
+        overrides: { docker: remoteDocker, proxmox: { ...validProxmox, image: { url: "https://cloud.debian.org/images/cloud/trixie/latest/debian-13-genericcloud-amd64.qcow2" } } },
+        expected: ["authentik-sso:proxmox.image.checksum", "got nothing", "is required with proxmox.image.url", "SHA512SUMS"],
+    },
+    {
+        rule: "a checksum without a URL is refused",
+        overrides: { docker: remoteDocker, proxmox: { ...validProxmox, image: { checksum: "a".repeat(128) } } },
+        expected: ["authentik-sso:proxmox.image.checksum", "belongs to proxmox.image.url"],
+    },
+    {
+        rule: "an authentik digest is a sha256 digest",
+        overrides: { authentik: { ...localAuthentik, digest: "latest" } },
+        expected: ["authentik-sso:authentik.digest", '"latest"', "sha256: and 64 hex characters"],
     },
     {
         rule: "SMTP TLS and SSL exclude each other",
@@ -123,7 +148,7 @@ const cases: Case[] = [
     },
     {
         rule: "proxmox needs at least 2048 MB",
-        overrides: { docker: { ...remoteDocker, memoryMb: 1024, memoryLimitsMb: { server: 384, worker: 384, postgresql: 128, redis: 32, backup: 32 } }, proxmox: { ...validProxmox, memoryMb: 1536 } },
+        overrides: { docker: { ...remoteDocker, memoryMb: 1024, memoryLimitsMb: { server: 512, worker: 320, postgresql: 128, backup: 32 } }, proxmox: { ...validProxmox, memoryMb: 1536 } },
         expected: ["authentik-sso:proxmox.memoryMb", "got 1536", "at least 2048 MB"],
     },
     {
@@ -213,7 +238,7 @@ const cases: Case[] = [
     },
     {
         rule: "the image checksum matches its algorithm",
-        overrides: { docker: remoteDocker, proxmox: { ...validProxmox, image: { checksum: "a".repeat(64), checksumAlgorithm: "sha512" } } },
+        overrides: { docker: remoteDocker, proxmox: { ...validProxmox, image: { url: "https://example.com/image.qcow2", checksum: "a".repeat(64), checksumAlgorithm: "sha512" } } },
         expected: ["authentik-sso:proxmox.image.checksum", "sha512 digest (128 hex characters)"],
     },
     {
@@ -300,13 +325,74 @@ describe("config validation stops the program before any resource exists", () =>
         }
     });
 
-    test("defaults are filled in", () => {
+    test("a rule on an object echoes only the offending value, not the object it ran on", () => {
+        expect.assertions(2);
+        try {
+            parseStackConfig({ domain: "auth.example.com", authentik: { bootstrapEmail: "a@example.com", version: "latest" } });
+        } catch (caught) {
+            const [line] = (caught as ConfigError).problems;
+            expect(line).toBe('authentik-sso:authentik.version: got "latest"; must be an exact release such as 2025.6.3');
+            expect((caught as Error).message).not.toContain("bootstrapEmail");
+        }
+    });
+
+    test("an unquoted version (a YAML number) is answered with: quote it", () => {
+        expect.assertions(1);
+        try {
+            parseStackConfig({ domain: "auth.example.com", authentik: { bootstrapEmail: "a@example.com", version: 2025.1 } });
+        } catch (caught) {
+            expect((caught as ConfigError).problems).toEqual([
+                'authentik-sso:authentik.version: got 2025.1; must be a string: YAML read an unquoted version as the number 2025.1; quote it in the stack file, e.g. version: "2025.10.4"',
+            ]);
+        }
+    });
+
+    test("the SMTP password never appears, whichever SMTP rule fails", () => {
+        expect.assertions(3);
+        const smtp = { host: "smtp.example.com", from: "a@example.com", username: "mailer", password: "hunter2-never-printed", useTls: true, useSsl: true };
+        try {
+            parseStackConfig({ domain: "auth.example.com", authentik: { bootstrapEmail: "a@example.com" }, smtp });
+        } catch (caught) {
+            const problems = (caught as ConfigError).problems;
+            expect(problems).toEqual(["authentik-sso:smtp.useSsl: got true; useTls (STARTTLS) and useSsl (implicit TLS) exclude each other: set one of them"]);
+            expect((caught as Error).message).not.toContain("hunter2");
+        }
+        try {
+            // An object echoed whole (here: a list where an object belongs) has its secret fields masked.
+            parseStackConfig({ domain: "auth.example.com", authentik: { bootstrapEmail: "a@example.com" }, smtp: [smtp] });
+        } catch (caught) {
+            expect((caught as Error).message).not.toContain("hunter2");
+        }
+    });
+
+    test("defaults are filled in, the memory of server and worker by release line", () => {
         const config = parseStackConfig({ domain: "auth.example.com", authentik: { bootstrapEmail: "a@example.com" } });
-        expect(config.authentik.version).toBe("2025.6.3");
+        expect(config.authentik.version).toBe("2026.8.3");
         expect(config.docker.host).toBeUndefined();
-        expect(config.docker).toMatchObject({ subnet: "172.28.53.0/24", memoryMb: 1536, namePrefix: "authentik" });
-        expect(config.docker.memoryLimitsMb).toEqual({ postgresql: 256, redis: 64, server: 576, worker: 512, cloudflared: 64, backup: 64 });
+        expect(config.docker).toMatchObject({ subnet: "10.213.53.0/24", memoryMb: 1536, namePrefix: "authentik" });
+        expect(config.docker.memoryLimitsMb).toEqual({ postgresql: 256, redis: 64, server: 704, worker: 448, cloudflared: 64, backup: 64 });
+        const older = parseStackConfig({ domain: "auth.example.com", authentik: { bootstrapEmail: "a@example.com", version: "2025.6.4" } });
+        expect(older.docker.memoryLimitsMb).toMatchObject({ server: 576, worker: 512 });
+        const given = parseStackConfig({ domain: "auth.example.com", authentik: { bootstrapEmail: "a@example.com" }, docker: { memoryMb: 4096, memoryLimitsMb: { server: 1500 } } });
+        expect(given.docker.memoryLimitsMb).toMatchObject({ server: 1500, worker: 448 });
         expect(config.protect).toEqual({ vm: false, database: false, secretKey: false });
         expect(config.backup).toEqual({ enabled: true, time: "03:00", retentionDays: 7, hostPath: "/var/backups/authentik" });
+    });
+});
+
+describe("warnings for settings that work but may collide", () => {
+    const withSubnet = (subnet: string) => parseStackConfig({ domain: "auth.example.com", authentik: { bootstrapEmail: "a@example.com" }, docker: { subnet } });
+
+    test.each(["172.17.5.0/24", "172.18.0.0/16", "172.28.53.0/24", "172.31.255.0/24", "192.168.0.0/20", "192.168.144.0/24"])(
+        "%s lies in Docker's default address pools",
+        (subnet) => {
+            const [warning] = configWarnings(withSubnet(subnet));
+            expect(warning).toContain(`authentik-sso:docker.subnet: ${subnet} lies in Docker's default address pool`);
+            expect(warning).toContain("10.213.53.0/24 lies outside the pools");
+        },
+    );
+
+    test.each(["10.213.53.0/24", "172.16.0.0/24", "172.16.255.0/24", "10.0.0.0/16"])("%s does not", (subnet) => {
+        expect(configWarnings(withSubnet(subnet))).toEqual([]);
     });
 });

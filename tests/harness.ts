@@ -11,6 +11,8 @@ import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import { parse as parseYaml } from "yaml";
 import { PROJECT } from "../lib/config";
+import { CONTAINER_REPLACE_ON_CHANGES } from "../lib/containerDefaults";
+import { replacementIdentity } from "./providerModel";
 
 /** The marker Pulumi uses to wrap secret values on the wire. */
 const SIG_KEY = "4dabf18193072939515e22adb298388d";
@@ -23,6 +25,8 @@ export interface RecordedResource {
     type: string;
     name: string;
     urn: string;
+    /** The id the mock gave the resource. */
+    id: string;
     custom: boolean;
     /** Inputs with secrets unwrapped; see secretPaths for which ones were secret. */
     inputs: Record<string, unknown>;
@@ -38,6 +42,10 @@ export interface RecordedResource {
     retainOnDelete: boolean;
     ignoreChanges: string[];
     replaceOnChanges: string[];
+    /** URNs whose replacement replaces this resource too (the replaceWith option). */
+    replaceWith: string[];
+    /** The replacementTrigger option's value, unwrapped; undefined when unset. */
+    replacementTrigger: unknown;
     additionalSecretOutputs: string[];
     /** Every URN this resource depends on, explicit (dependsOn) or through the outputs it consumes. */
     dependencies: string[];
@@ -90,6 +98,16 @@ export function mockImageId(reference: string): string {
     return `sha256:${fakeHex(reference, 64)}`;
 }
 
+/** A stand-in for a generated OpenSSH private key: recognisable, and scanned for like every secret. */
+export function mockPrivateKey(name: string): string {
+    return `-----BEGIN OPENSSH PRIVATE KEY-----\nMOCKPRIVATEKEY${fakeHex(name, 48)}\n-----END OPENSSH PRIVATE KEY-----\n`;
+}
+
+/** The public half the mock gives a generated key: what the VM's host key pin holds. */
+export function mockHostPublicKey(name: string): string {
+    return `ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAI${Buffer.from(fakeHex(name, 32), "hex").toString("base64").replace(/=+$/, "")}`;
+}
+
 /** Proxmox's own prefix (BC:24:11) with bytes from the name. */
 export function mockMacAddress(name: string): string {
     const hex = fakeHex(name, 6).toUpperCase();
@@ -117,6 +135,9 @@ function mockOutputs(args: pulumi.runtime.MockResourceArgs, state: MockState): {
             state.secretValues.add(value);
             return { id, state: { ...inputs, base64: pulumi.secret(value), hex: pulumi.secret(fakeHex(args.name, Number(inputs.length) * 2)) } };
         }
+        case "docker:index/container:Container":
+            // A new container (a replacement) has a new id, an updated one keeps its id: the gates' triggers see that.
+            return { id: replacementIdentity(args.type, args.name, inputs, CONTAINER_REPLACE_ON_CHANGES), state: { ...inputs } };
         case "docker:index/remoteImage:RemoteImage": {
             const imageId = mockImageId(String(inputs.name));
             return { id: imageId, state: { ...inputs, imageId, repoDigest: `${String(inputs.name).split(":")[0]}@${imageId}` } };
@@ -128,10 +149,30 @@ function mockOutputs(args: pulumi.runtime.MockResourceArgs, state: MockState): {
         }
         case "pulumi:pulumi:StackReference":
             return { id: String(inputs.name), state: { ...inputs, outputs: state.previousOutputs, secretOutputNames: [] } };
-        case "proxmoxve:index/vmLegacy:VmLegacy":
-            return { id: String(typeof inputs.vmId === "number" ? inputs.vmId : 100), state: { ...inputs, vmId: inputs.vmId ?? 100, macAddresses: [mockMacAddress(args.name)] } };
+        case "proxmoxve:index/vmLegacy:VmLegacy": {
+            // The NIC's MAC comes from the VM's config; macAddresses from the guest agent lists Docker's interfaces too.
+            const nic = mockMacAddress(args.name);
+            const devices = ((inputs.networkDevices as Record<string, unknown>[] | undefined) ?? []).map((device) => ({ ...device, macAddress: device.macAddress ?? nic }));
+            return {
+                id: String(typeof inputs.vmId === "number" ? inputs.vmId : 100),
+                state: { ...inputs, vmId: inputs.vmId ?? 100, networkDevices: devices, macAddresses: ["00:00:00:00:00:00", nic, mockMacAddress(`${args.name}-docker0`)] },
+            };
+        }
         case "command:remote:Command":
+            // The provider marks every output secret when the connection is (it always is).
+            return { id, state: { ...inputs, stdout: pulumi.secret("ready"), stderr: pulumi.secret("") } };
+        case "command:local:Command":
             return { id, state: { ...inputs, stdout: "ready", stderr: "" } };
+        case "tls:index/privateKey:PrivateKey": {
+            const privateKey = mockPrivateKey(args.name);
+            state.secretValues.add(privateKey);
+            return { id, state: { ...inputs, privateKeyOpenssh: pulumi.secret(privateKey), privateKeyPem: pulumi.secret(privateKey), publicKeyOpenssh: `${mockHostPublicKey(args.name)}\n` } };
+        }
+        case "random:index/randomUuid:RandomUuid": {
+            const hex = fakeHex(args.name, 32);
+            const uuid = `${hex.slice(0, 8)}-${hex.slice(8, 12)}-4${hex.slice(13, 16)}-8${hex.slice(17, 20)}-${hex.slice(20, 32)}`;
+            return { id: uuid, state: { ...inputs, result: uuid } };
+        }
         default:
             return { id, state: { ...inputs } };
     }
@@ -175,7 +216,7 @@ function unwrap(value: unknown, at: string, secretPaths: string[]): unknown {
 }
 
 /* eslint-disable @typescript-eslint/no-explicit-any -- the monitor request is a generated protobuf class. */
-function record(req: any, urn: string): RecordedResource {
+function record(req: any, urn: string, id: string): RecordedResource {
     const secretPaths: string[] = [];
     const inputs = unwrap(req.getObject()?.toJavaScript() ?? {}, "", secretPaths) as Record<string, unknown>;
     const propertyDependencies: Record<string, string[]> = {};
@@ -193,6 +234,7 @@ function record(req: any, urn: string): RecordedResource {
         type: req.getType(),
         name: req.getName(),
         urn,
+        id,
         custom: req.getCustom(),
         inputs,
         secretPaths,
@@ -204,6 +246,8 @@ function record(req: any, urn: string): RecordedResource {
         retainOnDelete: req.getRetainondelete() === true,
         ignoreChanges: req.getIgnorechangesList(),
         replaceOnChanges: req.getReplaceonchangesList(),
+        replaceWith: req.getReplaceWithList(),
+        replacementTrigger: req.hasReplacementTrigger() ? unwrap(req.getReplacementTrigger()?.toJavaScript(), "", []) : undefined,
         additionalSecretOutputs: req.getAdditionalsecretoutputsList(),
         dependencies: [...dependencies],
         propertyDependencies,
@@ -218,6 +262,7 @@ function recordRead(req: any, urn: string): RecordedResource {
         type: req.getType(),
         name: req.getName(),
         urn,
+        id: req.getId(),
         custom: true,
         inputs: unwrap(req.getProperties()?.toJavaScript() ?? {}, "", secretPaths) as Record<string, unknown>,
         secretPaths,
@@ -229,6 +274,8 @@ function recordRead(req: any, urn: string): RecordedResource {
         retainOnDelete: false,
         ignoreChanges: [],
         replaceOnChanges: [],
+        replaceWith: [],
+        replacementTrigger: undefined,
         additionalSecretOutputs: req.getAdditionalsecretoutputsList(),
         dependencies: req.getDependenciesList(),
         propertyDependencies: {},
@@ -292,7 +339,7 @@ async function runProgramOnce(options: RunOptions): Promise<ProgramRun> {
     monitor.registerResource = (req: any, callback: (err: unknown, resp: any) => void) => {
         register(req, (err: unknown, resp: any) => {
             if (!err) {
-                resources.push(record(req, resp.getUrn()));
+                resources.push(record(req, resp.getUrn(), resp.getId()));
             }
             callback(err, resp);
         });

@@ -121,8 +121,20 @@ describe.each(stackNames())("plan for stack %s", (stack) => {
 test("the dev stack's modeled critical path runs through the VM, cloud-init, the server image and its first start", async () => {
     const plan = await buildPlan("dev");
     const names = plan.schedule.criticalPath.map((id) => plan.registrations.get(id)?.name);
-    expect(names).toEqual(["authentik-image", "authentik-vm", "authentik-firewall-options", "authentik-firewall-rules", "vm-ready", "vm-docker", "authentik-image-server", "authentik-server", "cloudflared-1"]);
-    expect(plan.schedule.totalSeconds).toBe(660);
+    expect(names).toEqual([
+        "authentik-image",
+        "authentik-vm",
+        "authentik-firewall-options",
+        "authentik-firewall-rules",
+        "vm-ready",
+        "vm-docker",
+        "authentik-image-server",
+        "authentik-server",
+        "authentik-server-ready",
+        "cloudflared-1",
+        "cloudflared-1-ready",
+    ]);
+    expect(plan.schedule.totalSeconds).toBe(664);
 });
 
 test("npm run plan writes the Mermaid file and refuses an unknown stack", async () => {

@@ -6,6 +6,7 @@
 import * as fs from "fs";
 import * as path from "path";
 import { parse as parseYaml } from "yaml";
+import { BlastRadius, blastRadius } from "./blastRadius";
 import { ProgramRun, REPO_ROOT, StackConfigInput, byName, envOf, loadStackFile, ofType, runProgram, stackNames, transitiveDependencies, visibleInputs, withOverrides } from "./harness";
 
 const STACKS = stackNames();
@@ -81,14 +82,16 @@ describe.each(STACKS)("stack %s", (stack) => {
         }
     });
 
-    test("hardening: every container has a health check, a restart policy, a memory limit and no-new-privileges", () => {
+    test("hardening: every container has a health check, a gate, a restart policy, a memory limit and no-new-privileges", () => {
         for (const container of ofType(run, CONTAINER)) {
-            const inputs = container.inputs as { healthcheck?: { tests?: string[] }; restart?: string; memory?: number; securityOpts?: string[]; wait?: boolean };
+            const inputs = container.inputs as { healthcheck?: { tests?: string[] }; restart?: string; memory?: number; securityOpts?: string[] };
             expect({ name: container.name, tests: (inputs.healthcheck?.tests ?? []).length > 1 }).toEqual({ name: container.name, tests: true });
             expect({ name: container.name, restart: inputs.restart }).toEqual({ name: container.name, restart: "unless-stopped" });
             expect({ name: container.name, memory: (inputs.memory ?? 0) > 0 }).toEqual({ name: container.name, memory: true });
             expect({ name: container.name, securityOpts: inputs.securityOpts }).toEqual({ name: container.name, securityOpts: ["no-new-privileges:true"] });
-            expect({ name: container.name, wait: inputs.wait }).toEqual({ name: container.name, wait: true });
+            const gates = run.resources.filter((resource) => resource.type.startsWith("command:") && JSON.stringify(resource.inputs.triggers) === JSON.stringify([container.id]));
+            expect({ name: container.name, gates: gates.length }).toEqual({ name: container.name, gates: 1 });
+            expect(String(gates[0]?.inputs.create)).toContain(`name='${String(container.inputs.name)}'`);
         }
     });
 
@@ -132,50 +135,73 @@ describe.each(STACKS)("stack %s", (stack) => {
     });
 });
 
-describe("blast radius of single-setting changes (dev stack)", () => {
+describe("blast radius of single-setting changes: what one pulumi up replaces or updates (the README's table)", () => {
     const dev = loadStackFile("dev");
+    const prod = loadStackFile("prod");
     const authentik = dev.config["authentik-sso:authentik"] as Record<string, unknown>;
     const proxmox = dev.config["authentik-sso:proxmox"] as Record<string, unknown>;
+    const docker = dev.config["authentik-sso:docker"] as Record<string, unknown>;
     const smtp = { host: "smtp.example.com", from: "authentik@example.com" };
-    const withSmtp = withOverrides(dev, { smtp });
-
-    const prod = loadStackFile("prod");
-    const cases: { change: string; stack?: string; before: StackConfigInput; after: StackConfigInput; expected: string[] }[] = [
-        {
-            change: "authentik patch version",
+    const atVersion = (version: string) => withOverrides(dev, { authentik: { ...authentik, version } });
+    const scenarios: Record<string, { stack: string; before: StackConfigInput; after: StackConfigInput }> = {
+        "authentik patch release (`authentik.version` 2026.8.3 → 2026.8.4)": { stack: "dev", before: dev, after: atVersion("2026.8.4") },
+        "authentik release line 2025.10 → 2025.12 (files move to `/data`)": { stack: "dev", before: atVersion("2025.10.4"), after: atVersion("2025.12.4") },
+        "`docker.images.postgresql` minor release": {
+            stack: "dev",
             before: dev,
-            after: withOverrides(dev, { authentik: { ...authentik, version: "2025.6.4" } }),
-            // Never the database, its storage, the VM, the tunnel or the secrets.
-            expected: ["authentik-image-server", "authentik-server", "authentik-worker", "backup-container"],
+            after: withOverrides(dev, { docker: { ...docker, images: { postgresql: "docker.io/library/postgres:16.15-alpine" } } }),
         },
-        {
-            change: "authentik 2025.10 to 2025.12 (media moves from /media to /data/media)",
-            before: withOverrides(dev, { authentik: { ...authentik, version: "2025.10.2" } }),
-            after: withOverrides(dev, { authentik: { ...authentik, version: "2025.12.1" } }),
-            expected: ["authentik-image-server", "authentik-server", "authentik-worker", "backup-container"],
+        "`smtp.host`": { stack: "dev", before: withOverrides(dev, { smtp }), after: withOverrides(dev, { smtp: { ...smtp, host: "mail.example.net" } }) },
+        "`domain` (also seeds authentik's base URL)": { stack: "dev", before: dev, after: withOverrides(dev, { domain: "sso-dev.example.com" }) },
+        "`backup.retentionDays`": { stack: "dev", before: dev, after: withOverrides(dev, { backup: { ...(dev.config["authentik-sso:backup"] as object), retentionDays: 14 } }) },
+        "`docker.memoryLimitsMb.server` (prod)": {
+            stack: "prod",
+            before: prod,
+            after: withOverrides(prod, { docker: { ...(prod.config["authentik-sso:docker"] as object), memoryLimitsMb: { postgresql: 512, server: 1280, worker: 1024 } } }),
         },
-        { change: "SMTP host", before: withSmtp, after: withOverrides(dev, { smtp: { ...smtp, host: "mail.example.net" } }), expected: ["authentik-server", "authentik-worker"] },
-        { change: "VM memory", before: dev, after: withOverrides(dev, { proxmox: { ...proxmox, memoryMb: 3072 } }), expected: ["authentik-vm"] },
-        {
-            change: "connector count (prod, which has memory for a third)",
+        "`docker.subnet`": { stack: "dev", before: dev, after: withOverrides(dev, { docker: { ...docker, subnet: "10.213.99.0/24" } }) },
+        "`cloudflare.connectors` 2 → 3 (prod)": {
             stack: "prod",
             before: prod,
             after: withOverrides(prod, { cloudflare: { ...(prod.config["authentik-sso:cloudflare"] as object), connectors: 3 } }),
-            expected: ["cloudflared-3"],
         },
-        { change: "domain", before: dev, after: withOverrides(dev, { domain: "sso-dev.example.com" }), expected: ["cloudflare-config", "cloudflare-dns"] },
-        {
-            change: "backup retention",
-            before: dev,
-            after: withOverrides(dev, { backup: { ...(dev.config["authentik-sso:backup"] as object), retentionDays: 14 } }),
-            expected: ["backup-container"],
-        },
-    ];
+        "`proxmox.memoryMb` (the VM reboots)": { stack: "dev", before: dev, after: withOverrides(dev, { proxmox: { ...proxmox, memoryMb: 3072 } }) },
+        "`proxmox.vmId`: a new VM, which starts empty": { stack: "dev", before: dev, after: withOverrides(dev, { proxmox: { ...proxmox, vmId: 9102 } }) },
+    };
 
-    test.each(cases)("$change touches exactly $expected", async ({ stack = "dev", before, after, expected }) => {
-        const a = await runProgram({ stack, config: before });
-        const b = await runProgram({ stack, config: after });
-        expect(touched(a, b)).toEqual([...expected].sort());
+    /** The README's table: change → created, replaced, updated in place (resource names in backticks). */
+    function readmeTable(): Map<string, BlastRadius> {
+        const readme = fs.readFileSync(path.join(REPO_ROOT, "README.md"), "utf8");
+        const section = /<!-- blast-radius:start -->([\s\S]*?)<!-- blast-radius:end -->/.exec(readme)?.[1];
+        if (section === undefined) {
+            throw new Error("README.md has no blast-radius table between its markers");
+        }
+        const names = (cell: string) => [...cell.matchAll(/`([^`]+)`/g)].map((match) => match[1] as string).sort();
+        const rows = new Map<string, BlastRadius>();
+        for (const line of section.split("\n").filter((row) => row.startsWith("| ") && !row.startsWith("| Change") && !row.startsWith("|---"))) {
+            const [change, created, replaced, updated] = line.split(" | ").map((cell) => cell.replace(/^\| |\s*\|$/g, "").trim()) as [string, string, string, string];
+            rows.set(change, { created: names(created), deleted: [], replaced: names(replaced), updated: names(updated) });
+        }
+        return rows;
+    }
+
+    test("the README lists exactly these changes", () => {
+        expect([...readmeTable().keys()].sort()).toEqual(Object.keys(scenarios).sort());
+    });
+
+    test.each(Object.keys(scenarios))("%s", async (change) => {
+        const { stack, before, after } = scenarios[change] as { stack: string; before: StackConfigInput; after: StackConfigInput };
+        const radius = blastRadius(await runProgram({ stack, config: before }), await runProgram({ stack, config: after }));
+        expect(radius).toEqual(readmeTable().get(change));
+    });
+
+    test("never the database or its password, the secret key, the tunnel or the VM, unless the change is about them", async () => {
+        const keep = ["authentik-volume-database", "authentik-postgres-password", "authentik-secret-key", "cloudflare-tunnel", "cloudflare-secret", "authentik-host-key"];
+        for (const [change, { stack, before, after }] of Object.entries(scenarios)) {
+            const radius = blastRadius(await runProgram({ stack, config: before }), await runProgram({ stack, config: after }));
+            const touchedKept = [...radius.replaced, ...radius.deleted].filter((name) => keep.includes(name) && !(change.includes("proxmox.vmId") && name === "authentik-volume-database"));
+            expect({ change, touchedKept }).toEqual({ change, touchedKept: [] });
+        }
     });
 });
 
@@ -183,7 +209,14 @@ describe("environments", () => {
     test("prod protects the VM, the database storage and the secret key; dev protects nothing", async () => {
         const dev = await runProgram({ stack: "dev", config: loadStackFile("dev") });
         const prod = await runProgram({ stack: "prod", config: loadStackFile("prod") });
-        expect(prod.resources.filter((resource) => resource.protect).map((resource) => resource.name).sort()).toEqual(["authentik-postgres-password", "authentik-secret-key", "authentik-vm", "authentik-volume-database", "authentik-volume-storage"]);
+        expect(prod.resources.filter((resource) => resource.protect).map((resource) => resource.name).sort()).toEqual([
+            "authentik-postgres-password",
+            "authentik-secret-key",
+            "authentik-vm",
+            "authentik-volume-data",
+            "authentik-volume-database",
+            "authentik-volume-media",
+        ]);
         expect(dev.resources.filter((resource) => resource.protect)).toEqual([]);
     });
 

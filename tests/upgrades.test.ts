@@ -24,14 +24,27 @@ describe("versions", () => {
         expect(compareVersions(version("2026.2.0"), version("2025.12.5"))).toBeGreaterThan(0);
     });
 
+    const redisLines = { server: { defaultMb: 576, minimumMb: 384 }, worker: { defaultMb: 512, minimumMb: 384 } };
+    const pythonWorker = { server: { defaultMb: 640, minimumMb: 448 }, worker: { defaultMb: 512, minimumMb: 384 } };
+    const rustWorker = { server: { defaultMb: 704, minimumMb: 512 }, worker: { defaultMb: 448, minimumMb: 320 } };
     test.each([
-        ["2025.6.3", { usesRedis: true, mediaPath: "/media", shmSizeMb: undefined, setsBaseUrl: false, healthStartPeriodSeconds: 60 }],
-        ["2025.10.0", { usesRedis: false, mediaPath: "/media", shmSizeMb: undefined, setsBaseUrl: false, healthStartPeriodSeconds: 60 }],
-        ["2025.12.0", { usesRedis: false, mediaPath: "/data/media", shmSizeMb: undefined, setsBaseUrl: false, healthStartPeriodSeconds: 60 }],
-        ["2026.2.1", { usesRedis: false, mediaPath: "/data/media", shmSizeMb: 512, setsBaseUrl: false, healthStartPeriodSeconds: 60 }],
-        ["2026.8.3", { usesRedis: false, mediaPath: "/data/media", shmSizeMb: 512, setsBaseUrl: true, healthStartPeriodSeconds: 120 }],
+        ["2025.6.3", { usesRedis: true, storageRoot: "/media", shmSizeMb: undefined, setsBaseUrl: false, listensOnIpv6ByDefault: false, healthStartPeriodSeconds: 60, memory: redisLines }],
+        ["2025.8.6", { usesRedis: true, storageRoot: "/media", shmSizeMb: undefined, setsBaseUrl: false, listensOnIpv6ByDefault: false, healthStartPeriodSeconds: 60, memory: redisLines }],
+        ["2025.10.0", { usesRedis: false, storageRoot: "/media", shmSizeMb: undefined, setsBaseUrl: false, listensOnIpv6ByDefault: false, healthStartPeriodSeconds: 60, memory: pythonWorker }],
+        ["2025.12.0", { usesRedis: false, storageRoot: "/data", shmSizeMb: undefined, setsBaseUrl: false, listensOnIpv6ByDefault: false, healthStartPeriodSeconds: 60, memory: pythonWorker }],
+        ["2026.2.1", { usesRedis: false, storageRoot: "/data", shmSizeMb: 512, setsBaseUrl: false, listensOnIpv6ByDefault: false, healthStartPeriodSeconds: 60, memory: pythonWorker }],
+        ["2026.5.0", { usesRedis: false, storageRoot: "/data", shmSizeMb: 512, setsBaseUrl: false, listensOnIpv6ByDefault: true, healthStartPeriodSeconds: 60, memory: rustWorker }],
+        ["2026.8.3", { usesRedis: false, storageRoot: "/data", shmSizeMb: 512, setsBaseUrl: true, listensOnIpv6ByDefault: true, healthStartPeriodSeconds: 120, memory: rustWorker }],
     ])("features of %s", (tag, features) => {
         expect(featuresOf(version(tag))).toEqual(features);
+    });
+
+    test("every line's default server and worker memory is at least its minimum", () => {
+        for (const line of SUPPORTED_RELEASE_LINES) {
+            const { memory } = featuresOf(version(`${line}.0`));
+            expect(memory.server.defaultMb).toBeGreaterThanOrEqual(memory.server.minimumMb);
+            expect(memory.worker.defaultMb).toBeGreaterThanOrEqual(memory.worker.minimumMb);
+        }
     });
 });
 
@@ -93,6 +106,17 @@ describe("upgradeProblems", () => {
         expect(upgradeProblems({ postgresImage: "docker.io/library/postgres:16.14-alpine" }, allowed)).toEqual([]);
         expect(upgradeProblems({ postgresImage: "docker.io/library/postgres:16.4-alpine" }, base)).toEqual([]);
     });
+
+    test("a smaller VM disk than deployed is refused with the reason; the same or larger passes", () => {
+        const proxmox = { node: "pve", ipv4: "192.168.10.20/24", gateway: "192.168.10.1", sshPublicKeys: ["ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIExampleKeyOnlyForTests x"], adminCidr: "192.168.10.0/24" };
+        const withDisk = (diskGb: number) => parseStackConfig({ domain: "auth.example.com", authentik: { bootstrapEmail: "a@example.com" }, proxmox: { ...proxmox, diskGb } });
+        expect(upgradeProblems({ vmDiskGb: 20 }, withDisk(16))).toEqual([
+            'authentik-sso:proxmox.diskGb: got 16 while the VM\'s disk has 20 GB; Proxmox cannot shrink a disk ("Cannot shrink … it is not supported!"), so keep 20 or more (a smaller disk means a new VM: back up, replace the VM, restore)',
+        ]);
+        expect(upgradeProblems({ vmDiskGb: 20 }, withDisk(20))).toEqual([]);
+        expect(upgradeProblems({ vmDiskGb: 20 }, withDisk(30))).toEqual([]);
+        expect(upgradeProblems({ vmDiskGb: 20 }, base)).toEqual([]);
+    });
 });
 
 test.each([
@@ -136,7 +160,7 @@ describe("the program refuses unsafe upgrades before creating anything", () => {
     });
 
     test("a downgrade stops the update", async () => {
-        await expect(runProgram({ stack: "local", config: local, previousOutputs: { authentikVersion: "2025.8.1" } })).rejects.toThrow(/downgrade from 2025.8.1 to 2025.6.3/);
+        await expect(runProgram({ stack: "local", config: local, previousOutputs: { authentikVersion: "2026.8.4" } })).rejects.toThrow(/downgrade from 2026.8.4 to 2026.8.3/);
     });
 
     test("the next line goes through, and the deployed versions are exported for the next run", async () => {
@@ -144,5 +168,13 @@ describe("the program refuses unsafe upgrades before creating anything", () => {
         const run = await runProgram({ stack: "local", config, previousOutputs: { authentikVersion: "2025.6.3", postgresImage: "docker.io/library/postgres:16.14-alpine" } });
         expect(run.outputs.authentikVersion?.value).toBe("2025.8.1");
         expect(run.outputs.postgresImage?.value).toBe("docker.io/library/postgres:16.14-alpine");
+    });
+
+    test("a shrunk VM disk stops the update before anything is created", async () => {
+        const dev = loadStackFile("dev");
+        const proxmox = dev.config["authentik-sso:proxmox"] as Record<string, unknown>;
+        const config = withOverrides(dev, { proxmox: { ...proxmox, diskGb: 16 } });
+        await expect(runProgram({ stack: "dev", config, previousOutputs: { vmDiskGb: 20 } })).rejects.toThrow(/authentik-sso:proxmox.diskGb: got 16 while the VM's disk has 20 GB/);
+        expect(lastRun.resources.map((resource) => resource.type)).toEqual(["pulumi:pulumi:StackReference"]);
     });
 });
