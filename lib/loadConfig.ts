@@ -42,5 +42,10 @@ export function loadStackConfig(): StackConfig {
     if (problems.length > 0) {
         throw new ConfigError(problems);
     }
+    if (Object.keys(raw).length === 0) {
+        throw new ConfigError([
+            `this stack has no ${PROJECT}:* settings at all; at least ${PROJECT}:domain and ${PROJECT}:authentik (with bootstrapEmail) are needed. Copy Pulumi.local.yaml (this machine's Docker) or Pulumi.dev.yaml (a Proxmox VM behind a Cloudflare Tunnel) to Pulumi.<stack>.yaml and edit it (README, "Configuration reference").`,
+        ]);
+    }
     return parseStackConfig(raw);
 }

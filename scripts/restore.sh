@@ -6,26 +6,32 @@
 # Run it wherever `docker` reaches the authentik host: on the VM, or from your machine with
 #   DOCKER_HOST=ssh://authentik@<vm address> scripts/restore.sh ...
 #
-# usage: scripts/restore.sh [--prefix NAME] [--yes] DB_DUMP FILES_ARCHIVE
+# usage: scripts/restore.sh [--prefix NAME] [--yes] [--no-start] DB_DUMP FILES_ARCHIVE
 #   DB_DUMP, FILES_ARCHIVE  file names in the backup folder, e.g. authentik-db-20261126T030000Z-daily.dump
 #   --prefix NAME           the stack's docker.namePrefix (default: authentik)
 #   --yes                   do not ask for confirmation
+#   --no-start              leave server and worker stopped: for a rollback, whose older version `pulumi up` then
+#                           deploys (the running containers are the newer version, which would migrate the
+#                           restored database forward again)
+# HEALTH_TIMEOUT_SECONDS (600) is how long step 4 waits for the server to turn healthy.
 set -euo pipefail
 
 prefix=authentik
 assume_yes=false
+start_after=true
 positional=()
 while [ $# -gt 0 ]; do
     case "$1" in
     --prefix) prefix=${2:?--prefix needs a value}; shift 2 ;;
     --yes) assume_yes=true; shift ;;
-    -h | --help) sed -n '2,15p' "$0"; exit 0 ;;
+    --no-start) start_after=false; shift ;;
+    -h | --help) sed -n '2,20p' "$0"; exit 0 ;;
     -*) echo "unknown option $1" >&2; exit 2 ;;
     *) positional+=("$1"); shift ;;
     esac
 done
 if [ ${#positional[@]} -ne 2 ]; then
-    echo "usage: $0 [--prefix NAME] [--yes] DB_DUMP FILES_ARCHIVE" >&2
+    echo "usage: $0 [--prefix NAME] [--yes] [--no-start] DB_DUMP FILES_ARCHIVE" >&2
     exit 2
 fi
 dump=$(basename "${positional[0]}")
@@ -76,15 +82,27 @@ step "3/4 restoring media/data, certs and custom templates"
 docker exec "$backup" cat /usr/local/bin/authentik-backup |
     docker run --rm -i --user root --network "$network" "${mounts[@]}" --entrypoint /bin/sh "$image" -s restore-files "/backups/$archive"
 
+if [ "$start_after" != true ]; then
+    step "4/4 skipped: $server and $worker stay stopped"
+    echo "Next: set authentik.version to the version of this backup, with authentik-sso:upgrades.allowDowngrade: true,"
+    echo "run pulumi up (it replaces server and worker with that version and starts them), then set allowDowngrade back to false."
+    exit 0
+fi
+
 step "4/4 starting $worker and $server"
 docker start "$worker" "$server"
-for _ in $(seq 1 60); do
+timeout_seconds=${HEALTH_TIMEOUT_SECONDS:-600}
+deadline=$((SECONDS + timeout_seconds))
+while :; do
     status=$(docker inspect --format '{{.State.Health.Status}}' "$server")
     if [ "$status" = healthy ]; then
         echo "authentik is healthy again"
         exit 0
     fi
+    if [ "$SECONDS" -ge "$deadline" ]; then
+        break
+    fi
     sleep 10
 done
-echo "$server is not healthy after 10 minutes: docker logs $server" >&2
+echo "$server is not healthy after $timeout_seconds s (last status: $status): docker logs $server" >&2
 exit 1

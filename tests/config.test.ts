@@ -325,6 +325,19 @@ describe("config validation stops the program before any resource exists", () =>
         }
     });
 
+    test("a stack without any setting (a fresh `pulumi stack init`) is told what it needs and where to start", async () => {
+        let error: unknown;
+        try {
+            await runProgram({ stack: "fresh", config: { config: {}, secretKeys: [], secretValues: [] } });
+        } catch (caught) {
+            error = caught;
+        }
+        expect(error).toBeInstanceOf(ConfigError);
+        expect((error as ConfigError).problems).toEqual([expect.stringContaining("this stack has no authentik-sso:* settings at all; at least authentik-sso:domain and authentik-sso:authentik")]);
+        expect((error as ConfigError).problems[0]).toContain("Copy Pulumi.local.yaml");
+        expect(lastRun.resources).toEqual([]);
+    });
+
     test("a rule on an object echoes only the offending value, not the object it ran on", () => {
         expect.assertions(2);
         try {

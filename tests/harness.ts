@@ -390,8 +390,9 @@ export function stackNames(): string[] {
  * Reads a stack file the way the Pulumi CLI hands it to the program: every `secure:` value is replaced by a
  * recognisable stand-in (the real ciphertext can't be decrypted here) and its top-level key is marked secret.
  */
-export function loadStackFile(stack: string): StackConfigInput {
-    const document = parseYaml(fs.readFileSync(path.join(REPO_ROOT, `Pulumi.${stack}.yaml`), "utf8")) as { config?: Record<string, unknown> };
+export function loadStackFile(stack: string, dir: string = REPO_ROOT): StackConfigInput {
+    // An empty stack file (a fresh `pulumi stack init`) parses to null: no config at all.
+    const document = (parseYaml(fs.readFileSync(path.join(dir, `Pulumi.${stack}.yaml`), "utf8")) ?? {}) as { config?: Record<string, unknown> | null };
     const secretKeys: string[] = [];
     const secretValues: string[] = [];
     const replaceSecure = (value: unknown, key: string, at: string): unknown => {

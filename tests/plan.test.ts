@@ -4,7 +4,7 @@ import * as os from "os";
 import * as path from "path";
 import { LATENCY_TABLE, ModelNode, latencyOf, schedule } from "../lib/upModel";
 import { buildPlan, main, renderMermaid, renderTree } from "../scripts/plan";
-import { stackNames } from "./harness";
+import { loadStackFile, runProgram, stackNames } from "./harness";
 
 /** Longest chain by plain recursion over every path: an independent check of schedule()'s answer. */
 function longestChain(nodes: readonly ModelNode[]): { seconds: number; chains: string[][] } {
@@ -151,4 +151,12 @@ test("npm run plan writes the Mermaid file and refuses an unknown stack", async 
         log.mockRestore();
         error.mockRestore();
     }
+});
+
+test("an empty stack file, as `pulumi stack init` leaves it, gets a message that says what is missing, not a crash", async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "empty-stack-"));
+    fs.writeFileSync(path.join(dir, "Pulumi.fresh.yaml"), "");
+    const config = loadStackFile("fresh", dir);
+    expect(config).toEqual({ config: {}, secretKeys: [], secretValues: [] });
+    await expect(runProgram({ stack: "fresh", config })).rejects.toThrow(/this stack has no authentik-sso:\* settings at all/);
 });

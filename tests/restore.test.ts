@@ -21,12 +21,13 @@ case "$1 $2" in
       *.Image*) echo sha256:0123 ;;
       *Networks*) echo sso-network ;;
       *Mounts*) printf 'volume sso-media /sources/media\\nvolume sso-certs /sources/certs\\nvolume sso-custom-templates /sources/templates\\nbind /var/backups/authentik /backups\\n' ;;
-      *Health*) echo healthy ;;
+      *Health*) echo "\${FAKE_HEALTH:-healthy}" ;;
     esac ;;
   "exec sso-backup")
     case "$3" in
       cat) echo "# backup script" ;;
       test) [ "$5" != "/backups/missing.dump" ] ;;
+      authentik-backup) if [ "$4" = restore-db ] && [ -n "\${FAIL_RESTORE_DB:-}" ]; then echo "FAILED: the restore failed; the database was left as it was" >&2; exit 1; fi ;;
     esac ;;
   run*) cat > /dev/null ;;
 esac
@@ -36,8 +37,8 @@ function setup() {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "fake-docker-"));
     fs.writeFileSync(path.join(dir, "docker"), FAKE_DOCKER, { mode: 0o755 });
     const log = path.join(dir, "docker.log");
-    const restore = (args: string[], input = "") =>
-        spawnSync("bash", [RESTORE, ...args], { input, encoding: "utf8", env: { ...process.env, PATH: `${dir}:${process.env.PATH}`, DOCKER_LOG: log } });
+    const restore = (args: string[], input = "", env: Record<string, string> = {}) =>
+        spawnSync("bash", [RESTORE, ...args], { input, encoding: "utf8", env: { ...process.env, PATH: `${dir}:${process.env.PATH}`, DOCKER_LOG: log, ...env } });
     const calls = () => (fs.existsSync(log) ? fs.readFileSync(log, "utf8").trim().split("\n") : []);
     return { restore, calls };
 }
@@ -59,6 +60,32 @@ describe("scripts/restore.sh", () => {
         expect(index("run ")).toBeGreaterThan(index("exec sso-backup authentik-backup restore-db"));
         expect(index("start sso-worker sso-server")).toBeGreaterThan(index("run "));
         expect(result.stdout).toContain("authentik is healthy again");
+    });
+
+    test("--no-start restores and leaves server and worker stopped, with the rollback's next steps", () => {
+        const { restore, calls } = setup();
+        const result = restore(["--prefix", "sso", "--yes", "--no-start", DUMP, ARCHIVE]);
+        expect(result.status).toBe(0);
+        expect(calls().filter((line) => line.startsWith("start"))).toEqual([]);
+        expect(calls().some((line) => line.startsWith("exec sso-backup authentik-backup restore-db"))).toBe(true);
+        expect(calls().some((line) => line.startsWith("run "))).toBe(true);
+        expect(result.stdout).toContain("4/4 skipped: sso-server and sso-worker stay stopped");
+        expect(result.stdout).toContain("allowDowngrade: true");
+    });
+
+    test("a database restore that fails stops the script: no files restored, nothing started", () => {
+        const { restore, calls } = setup();
+        const result = restore(["--prefix", "sso", "--yes", DUMP, ARCHIVE], "", { FAIL_RESTORE_DB: "1" });
+        expect(result.status).not.toBe(0);
+        expect(result.stderr).toContain("the database was left as it was");
+        expect(calls().filter((line) => line.startsWith("run ") || line.startsWith("start"))).toEqual([]);
+    });
+
+    test("a server that never turns healthy makes the script fail, saying where to look", () => {
+        const { restore } = setup();
+        const result = restore(["--prefix", "sso", "--yes", DUMP, ARCHIVE], "", { FAKE_HEALTH: "unhealthy", HEALTH_TIMEOUT_SECONDS: "0" });
+        expect(result.status).toBe(1);
+        expect(result.stderr).toContain("sso-server is not healthy after 0 s (last status: unhealthy): docker logs sso-server");
     });
 
     test("nothing is stopped without confirmation", () => {

@@ -219,6 +219,17 @@ describe("promotion", () => {
         expect(checkout?.with).toEqual({ ref: "${{ github.sha }}" });
     });
 
+    test("one setting chooses the gate before prod: required reviewers, or a manual run on main", () => {
+        expect(deploy.jobs["up-prod"]?.if).toBe(
+            "vars.PROD_GATE != 'dispatch' || (github.event_name == 'workflow_dispatch' && inputs.promote-to-prod && github.ref == 'refs/heads/main')",
+        );
+        expect(deploy.on.workflow_dispatch).toEqual({ inputs: { "promote-to-prod": expect.objectContaining({ type: "boolean", default: false }) } });
+        // Both gates keep the prod preview in front of the update.
+        expect(deploy.jobs["preview-prod"]?.if).toBeUndefined();
+        const readme = fs.readFileSync(path.join(REPO_ROOT, "README.md"), "utf8");
+        expect(readme).toContain("PROD_GATE");
+    });
+
     test("the homelab access step is one clearly marked, configurable action used by every Pulumi job", () => {
         const access = fs.readFileSync(path.join(ACTIONS, "reach-homelab", "action.yml"), "utf8");
         expect(access).toContain("CONFIGURE ME");
