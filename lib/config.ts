@@ -8,8 +8,15 @@ import { AuthentikFeatures, SUPPORTED_RELEASE_LINES, featuresOf, isSupportedLine
 
 export const PROJECT = "authentik-sso";
 
-/** What a new stack runs: the newest patch of the newest supported line. */
+/** What a new stack runs: the newest patch of the newest supported line (kept current by Renovate, renovate.json). */
 export const DEFAULT_AUTHENTIK_VERSION = "2026.8.3";
+
+/** The images the stack runs besides authentik's, pinned (kept current by Renovate, renovate.json). */
+export const DEFAULT_IMAGES = {
+    postgresql: "docker.io/library/postgres:16.14-alpine",
+    redis: "docker.io/library/redis:7.4.11-alpine",
+    cloudflared: "docker.io/cloudflare/cloudflared:2026.8.3",
+} as const;
 
 /** Memory the guest OS and Docker itself need on the VM, on top of the containers' limits. */
 export const VM_OS_RESERVE_MB = 512;
@@ -157,9 +164,9 @@ const dockerSchema = z
             .default("authentik"),
         images: z
             .strictObject({
-                postgresql: pinnedImage.default("docker.io/library/postgres:16.14-alpine"),
-                redis: pinnedImage.default("docker.io/library/redis:7.4.11-alpine"),
-                cloudflared: pinnedImage.default("docker.io/cloudflare/cloudflared:2026.8.3"),
+                postgresql: pinnedImage.default(DEFAULT_IMAGES.postgresql),
+                redis: pinnedImage.default(DEFAULT_IMAGES.redis),
+                cloudflared: pinnedImage.default(DEFAULT_IMAGES.cloudflared),
             })
             .prefault({}),
     })

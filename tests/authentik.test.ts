@@ -2,6 +2,7 @@
  * The core stack under mocks: the real program with the local stack's config, asserting on every container,
  * volume, image, the network, the gates that order start-up, the release-line differences and the secrets.
  */
+import { DEFAULT_IMAGES } from "../lib/config";
 import { GO_DURATION_PATTERN } from "./goDuration";
 import { ProgramRun, RecordedResource, byName, envOf, loadStackFile, mockImageId, ofType, runProgram, visibleInputs, withOverrides } from "./harness";
 
@@ -9,6 +10,8 @@ const CONTAINER = "docker:index/container:Container";
 const COMMAND = "command:local:Command";
 const local = loadStackFile("local");
 const localAuthentik = local.config["authentik-sso:authentik"] as Record<string, unknown>;
+/** The version the local stack ships with (Renovate moves it; the line's behaviour is tested per line below). */
+const shipped = String(localAuthentik.version);
 const localDocker = local.config["authentik-sso:docker"] as Record<string, unknown>;
 
 function withVersion(version: string) {
@@ -65,7 +68,7 @@ const coreResources = [
     "random:index/randomUuid:RandomUuid::authentik-instance",
 ];
 
-describe("local stack as shipped (authentik 2026.8.3)", () => {
+describe(`local stack as shipped (authentik ${shipped})`, () => {
     let run: ProgramRun;
     beforeAll(async () => {
         run = await runProgram({ stack: "local", config: local });
@@ -150,7 +153,7 @@ describe("local stack as shipped (authentik 2026.8.3)", () => {
 
     test("PostgreSQL as in authentik's compose file", () => {
         const postgres = byName(run, "authentik-postgresql");
-        expect(imageOf(run, postgres)).toBe("docker.io/library/postgres:16.14-alpine");
+        expect(imageOf(run, postgres)).toBe(DEFAULT_IMAGES.postgresql);
         expect(postgres.inputs).toMatchObject({
             name: "authentik-postgresql",
             restart: "unless-stopped",
@@ -174,7 +177,7 @@ describe("local stack as shipped (authentik 2026.8.3)", () => {
 
     test("server: image, command, environment, /data, health, 512 MB shm, published on 127.0.0.1:9000", () => {
         const server = byName(run, "authentik-server");
-        expect(imageOf(run, server)).toBe("ghcr.io/goauthentik/server:2026.8.3");
+        expect(imageOf(run, server)).toBe(`ghcr.io/goauthentik/server:${shipped}`);
         expect(server.inputs).toMatchObject({
             name: "authentik-server",
             command: ["server"],
@@ -221,7 +224,7 @@ describe("local stack as shipped (authentik 2026.8.3)", () => {
     test("worker: same image and settings, bootstrap credentials, certs, no Docker socket and no root by default", () => {
         const worker = byName(run, "authentik-worker");
         const server = byName(run, "authentik-server");
-        expect(imageOf(run, worker)).toBe("ghcr.io/goauthentik/server:2026.8.3");
+        expect(imageOf(run, worker)).toBe(`ghcr.io/goauthentik/server:${shipped}`);
         expect(worker.inputs.image).toBe(server.inputs.image);
         expect(worker.inputs).toMatchObject({
             command: ["worker"],
@@ -257,9 +260,9 @@ describe("local stack as shipped (authentik 2026.8.3)", () => {
         expect(script).toContain("--volume 'authentik-data:/data'");
         expect(script).toContain("--volume 'authentik-media:/legacy-media:ro'");
         // The PostgreSQL image is on the host already and has a shell.
-        expect(script).toContain(`'${mockImageId("docker.io/library/postgres:16.14-alpine")}' -s`);
+        expect(script).toContain(`'${mockImageId(DEFAULT_IMAGES.postgresql)}' -s`);
         expect(script).toContain("prepare-data: ");
-        expect(prepare.inputs.triggers).toEqual(["2026.8.3", "authentik-data", "authentik-media"]);
+        expect(prepare.inputs.triggers).toEqual([shipped, "authentik-data", "authentik-media"]);
         expect(prepare.dependencies).toEqual(expect.arrayContaining([byName(run, "backup-ready").urn, byName(run, "authentik-volume-data").urn, byName(run, "authentik-volume-media").urn]));
         for (const name of ["authentik-server", "authentik-worker"]) {
             expect(byName(run, name).dependencies).toContain(prepare.urn);
@@ -278,7 +281,7 @@ describe("local stack as shipped (authentik 2026.8.3)", () => {
             // The provider's own wait would leave a stored container unchecked after a time-out.
             expect(container.inputs.wait).toBeUndefined();
         }
-        expect(String(byName(run, "backup-ready").inputs.create)).toContain("docker exec 'authentik-backup' /bin/sh /usr/local/bin/authentik-backup ready '2026.8.3'");
+        expect(String(byName(run, "backup-ready").inputs.create)).toContain(`docker exec 'authentik-backup' /bin/sh /usr/local/bin/authentik-backup ready '${shipped}'`);
     });
 
     test("server and worker start after the gates of PostgreSQL and of the backup (the pre-upgrade dump)", () => {
@@ -295,7 +298,7 @@ describe("local stack as shipped (authentik 2026.8.3)", () => {
     test("old authentik images are pruned only after server and worker are ready, keeping the one in use", () => {
         const prune = byName(run, "authentik-prune-images");
         expect(directDependencies(run, prune, COMMAND)).toEqual(["authentik-server-ready", "authentik-worker-ready"]);
-        const keep = mockImageId("ghcr.io/goauthentik/server:2026.8.3");
+        const keep = mockImageId(`ghcr.io/goauthentik/server:${shipped}`);
         expect(String(prune.inputs.create)).toContain(`keep='${keep}'`);
         expect(String(prune.inputs.create)).toContain("docker image ls --no-trunc --quiet 'ghcr.io/goauthentik/server'");
         expect(prune.inputs.triggers).toEqual([keep]);
@@ -318,7 +321,7 @@ describe("local stack as shipped (authentik 2026.8.3)", () => {
         expect(run.outputs.adminUser).toEqual({ value: "akadmin", secret: false });
         expect(run.outputs.bootstrapPassword?.secret).toBe(true);
         expect(run.outputs.bootstrapToken?.secret).toBe(true);
-        expect(run.outputs.authentikVersion).toEqual({ value: "2026.8.3", secret: false });
+        expect(run.outputs.authentikVersion).toEqual({ value: shipped, secret: false });
         expect(run.outputs.networkName?.value).toBe("authentik-network");
         expect(run.outputs.containerNames?.value).toEqual({ postgresql: "authentik-postgresql", server: "authentik-server", worker: "authentik-worker" });
     });
@@ -361,7 +364,7 @@ describe("local stack at 2025.6.3 (the reference deployment, with Redis)", () =>
 
     test("Redis as in the reference deployment", () => {
         const redis = byName(run, "authentik-redis");
-        expect(imageOf(run, redis)).toBe("docker.io/library/redis:7.4.11-alpine");
+        expect(imageOf(run, redis)).toBe(DEFAULT_IMAGES.redis);
         expect(redis.inputs).toMatchObject({
             command: ["--save", "60", "1", "--loglevel", "warning"],
             restart: "unless-stopped",
@@ -436,7 +439,7 @@ describe("authentik release lines", () => {
     test("a digest pins the server image, which is then pulled by digest", async () => {
         const digest = `sha256:${"ab".repeat(32)}`;
         const run = await runProgram({ stack: "local", config: withOverrides(local, { authentik: { ...localAuthentik, digest } }) });
-        expect(imageOf(run, byName(run, "authentik-server"))).toBe(`ghcr.io/goauthentik/server:2026.8.3@${digest}`);
+        expect(imageOf(run, byName(run, "authentik-server"))).toBe(`ghcr.io/goauthentik/server:${shipped}@${digest}`);
         expect(String(byName(run, "authentik-prune-images").inputs.create)).toContain("'ghcr.io/goauthentik/server'");
     });
 });

@@ -2,6 +2,7 @@
 import { execFile } from "child_process";
 import * as http from "http";
 import type { AddressInfo } from "net";
+import { DEFAULT_IMAGES } from "../lib/config";
 import { connectionsCleanupScript } from "../lib/tunnelPlan";
 import { ProgramRun, RecordedResource, byName, envOf, loadStackFile, ofType, runProgram, transitiveDependencies, visibleInputs, withOverrides } from "./harness";
 import { describeWithTool } from "./tools";
@@ -86,7 +87,7 @@ describe("dev stack behind a Cloudflare Tunnel", () => {
             destroyGraceSeconds: 35,
         });
         const image = byName(run, "cloudflared-image");
-        expect(image.inputs.name).toBe("docker.io/cloudflare/cloudflared:2026.8.3");
+        expect(image.inputs.name).toBe(DEFAULT_IMAGES.cloudflared);
     });
 
     test("order: the connector starts after the ingress config and the server's gate; destroy removes it before the tunnel", () => {

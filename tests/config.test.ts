@@ -2,7 +2,7 @@
  * Config validation: every rule stops the real program with a message naming the key, the value and what is
  * allowed, before a single resource is registered.
  */
-import { ConfigError, configWarnings, parseStackConfig } from "../lib/config";
+import { ConfigError, DEFAULT_AUTHENTIK_VERSION, configWarnings, parseStackConfig } from "../lib/config";
 import { lastRun, loadStackFile, runProgram, withOverrides } from "./harness";
 
 const local = loadStackFile("local");
@@ -108,7 +108,7 @@ const cases: Case[] = [
     },
     {
         rule: "server memory below what the release line needs",
-        overrides: { docker: { ...localDocker, memoryLimitsMb: { server: 480 } } },
+        overrides: { authentik: { ...localAuthentik, version: "2026.8.3" }, docker: { ...localDocker, memoryLimitsMb: { server: 480 } } },
         expected: ["authentik-sso:docker.memoryLimitsMb.server", "got 480", "the authentik server of 2026.8.3 needs: at least 512 MB (default 704"],
     },
     {
@@ -380,7 +380,7 @@ describe("config validation stops the program before any resource exists", () =>
 
     test("defaults are filled in, the memory of server and worker by release line", () => {
         const config = parseStackConfig({ domain: "auth.example.com", authentik: { bootstrapEmail: "a@example.com" } });
-        expect(config.authentik.version).toBe("2026.8.3");
+        expect(config.authentik.version).toBe(DEFAULT_AUTHENTIK_VERSION);
         expect(config.docker.host).toBeUndefined();
         expect(config.docker).toMatchObject({ subnet: "10.213.53.0/24", memoryMb: 1536, namePrefix: "authentik" });
         expect(config.docker.memoryLimitsMb).toEqual({ postgresql: 256, redis: 64, server: 704, worker: 448, cloudflared: 64, backup: 64 });

@@ -143,8 +143,10 @@ describe("blast radius of single-setting changes: what one pulumi up replaces or
     const docker = dev.config["authentik-sso:docker"] as Record<string, unknown>;
     const smtp = { host: "smtp.example.com", from: "authentik@example.com" };
     const atVersion = (version: string) => withOverrides(dev, { authentik: { ...authentik, version } });
+    const shipped = String(authentik.version);
+    const nextPatch = shipped.replace(/\d+$/, (patch) => String(Number(patch) + 1));
     const scenarios: Record<string, { stack: string; before: StackConfigInput; after: StackConfigInput }> = {
-        "authentik patch release (`authentik.version` 2026.8.3 → 2026.8.4)": { stack: "dev", before: dev, after: atVersion("2026.8.4") },
+        "authentik patch release (`authentik.version` x.y.z → x.y.z+1)": { stack: "dev", before: dev, after: atVersion(nextPatch) },
         "authentik release line 2025.10 → 2025.12 (files move to `/data`)": { stack: "dev", before: atVersion("2025.10.4"), after: atVersion("2025.12.4") },
         "`docker.images.postgresql` minor release": {
             stack: "dev",

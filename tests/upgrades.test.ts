@@ -160,7 +160,9 @@ describe("the program refuses unsafe upgrades before creating anything", () => {
     });
 
     test("a downgrade stops the update", async () => {
-        await expect(runProgram({ stack: "local", config: local, previousOutputs: { authentikVersion: "2026.8.4" } })).rejects.toThrow(/downgrade from 2026.8.4 to 2026.8.3/);
+        const shipped = version(String(authentik.version));
+        const newer = `${shipped.line}.${shipped.patch + 1}`;
+        await expect(runProgram({ stack: "local", config: local, previousOutputs: { authentikVersion: newer } })).rejects.toThrow(`downgrade from ${newer} to ${shipped.tag}`);
     });
 
     test("the next line goes through, and the deployed versions are exported for the next run", async () => {
