@@ -12,7 +12,7 @@ import { Cloudflared } from "./components/cloudflared";
 import { DockerTarget, LocalDockerHost, SshDockerHost } from "./components/dockerHost";
 import { ProxmoxVm } from "./components/proxmoxVm";
 import { AuthentikSecrets } from "./components/secrets";
-import { planAuthentik } from "./lib/authentikPlan";
+import { AuthentikPlan, planAuthentik, stackImages } from "./lib/authentikPlan";
 import { planBackup } from "./lib/backupPlan";
 import { PROJECT, StackConfig, configWarnings } from "./lib/config";
 import { readDeployedVersions } from "./lib/deployedVersions";
@@ -47,7 +47,7 @@ export default async function main(): Promise<Record<string, unknown>> {
           })
         : undefined;
 
-    const { target, vm } = dockerTarget(config, stack);
+    const { target, vm } = dockerTarget(config, stack, plan);
 
     const smtpPassword = config.smtp?.password;
     const secretValues = {
@@ -107,7 +107,7 @@ function cloudflareApiToken(): { apiToken?: pulumi.Output<string> } {
 }
 
 /** The Docker engine to deploy to: a new Proxmox VM when configured, otherwise docker.host or the local engine. */
-function dockerTarget(config: StackConfig, stack: string): { target: DockerTarget; vm?: ProxmoxVm } {
+function dockerTarget(config: StackConfig, stack: string, plan: AuthentikPlan): { target: DockerTarget; vm?: ProxmoxVm } {
     if (!config.proxmox) {
         return { target: new LocalDockerHost("docker", { ...(config.docker.host !== undefined ? { host: config.docker.host } : {}), sshOpts: config.docker.sshOpts }) };
     }
@@ -121,6 +121,7 @@ function dockerTarget(config: StackConfig, stack: string): { target: DockerTarge
             adminUser: config.proxmox.sshUser,
             sshPublicKeys: config.proxmox.sshPublicKeys,
             folders: [config.backup.hostPath],
+            prePull: stackImages(config, plan),
         },
         protect: config.protect.vm,
         managedBy: `${PROJECT}/${stack}`,

@@ -344,6 +344,19 @@ export function planAuthentik(config: StackConfig): AuthentikPlan {
     };
 }
 
+/**
+ * The images a stack runs, the largest and most needed first: what a new VM pulls while it is still booting
+ * (server and worker share one image).
+ */
+export function stackImages(config: Pick<StackConfig, "docker" | "cloudflare">, plan: Pick<AuthentikPlan, "image" | "features">): string[] {
+    return [
+        plan.image,
+        config.docker.images.postgresql,
+        ...(plan.features.usesRedis ? [config.docker.images.redis] : []),
+        ...(config.cloudflare ? [config.docker.images.cloudflared] : []),
+    ];
+}
+
 /** PostgreSQL 18 images keep data one level up (authentik issue #22016). */
 export function postgresMajorVersion(image: string): number | undefined {
     // registry:port/repo:tag@sha256:digest -> tag

@@ -23,6 +23,8 @@ export interface CloudInitInput {
     /** Folders to create (owner root, mode 0700). */
     folders: readonly string[];
     hostKey: SshHostKey;
+    /** Images to pull in the background as soon as Docker runs, while first boot goes on (`pulumi up` pulls anyway). */
+    prePull: readonly string[];
 }
 
 /** Fingerprint of Docker's release signing key for its apt repositories. */
@@ -41,7 +43,14 @@ export interface BootstrapInput {
     distro: Distro;
     adminUser: string;
     folders: readonly string[];
+    prePull: readonly string[];
 }
+
+/** The transient systemd unit that pre-pulls the stack's images (journalctl -u authentik-sso-prepull). */
+export const PREPULL_UNIT = "authentik-sso-prepull";
+
+/** Only what a docker image reference may hold: the pre-pull list is written into a shell command. */
+const IMAGE_REFERENCE = /^[a-z0-9][a-z0-9._\-/:@]*$/;
 
 /**
  * Everything first boot does after cloud-init's own modules, as one script with `set -eu`: the first failing step
@@ -49,8 +58,19 @@ export interface BootstrapInput {
  * prints that instead of waiting for a Docker that will never answer. Docker comes from Docker's documented apt
  * setup, its signing key checked against the fingerprint; not cloud-init's apt `keyid`, which needs gpg and
  * dirmngr before Debian's generic cloud image has them.
+ *
+ * Docker comes first: as soon as it runs, the stack's images start downloading in the background (a transient
+ * systemd unit, so neither cloud-init nor the readiness check waits for them, and a failed pull changes nothing:
+ * `pulumi up` pulls what is missing and joins a pull under way). The full package upgrade comes after, while the
+ * images download, rather than before Docker as cloud-init's package_upgrade would run it; the host is still
+ * patched before the readiness check passes, and unattended-upgrades keeps it so.
  */
-export function bootstrapScript({ distro, adminUser, folders }: BootstrapInput): string {
+export function bootstrapScript({ distro, adminUser, folders, prePull }: BootstrapInput): string {
+    for (const image of prePull) {
+        if (!IMAGE_REFERENCE.test(image)) {
+            throw new Error(`not an image reference: ${image}`);
+        }
+    }
     return [
         "#!/bin/sh",
         "# First boot of an authentik-sso VM (written by cloud-init; runs once, from runcmd).",
@@ -76,10 +96,17 @@ export function bootstrapScript({ distro, adminUser, folders }: BootstrapInput):
         "apt_get update",
         "apt_get install -y docker-ce docker-ce-cli containerd.io docker-compose-plugin",
         "systemctl enable --now docker",
+        ...(prePull.length > 0
+            ? [
+                  `systemd-run --unit=${PREPULL_UNIT} --no-block --collect sh -c 'for image in ${prePull.join(" ")}; do docker pull --quiet "$image" || echo "pre-pull of $image failed; pulumi up pulls it"; done' ||`,
+                  '    echo "the image pre-pull did not start; pulumi up pulls the images" >&2',
+              ]
+            : []),
         `usermod --append --groups docker ${adminUser}`,
         ...folders.map((folder) => `install --directory --mode=0700 ${folder}`),
         // Picks up the sshd settings cloud-init wrote (the unit is "ssh" on Debian and Ubuntu).
         "systemctl restart ssh",
+        'apt_get -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold upgrade -y',
         'echo "authentik-sso: bootstrap done"',
         "",
     ].join("\n");
@@ -128,7 +155,8 @@ export function renderCloudInit(input: CloudInitInput): string {
             },
         ],
         package_update: true,
-        package_upgrade: true,
+        // The upgrade runs in the bootstrap script, after Docker (bootstrapScript).
+        package_upgrade: false,
         // curl and gnupg fetch and check Docker's signing key (bootstrapScript).
         packages: ["qemu-guest-agent", "unattended-upgrades", "ca-certificates", "curl", "gnupg"],
         write_files: [

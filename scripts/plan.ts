@@ -5,21 +5,34 @@
  */
 import * as fs from "fs";
 import * as path from "path";
+import { planAuthentik, stackImages } from "../lib/authentikPlan";
+import { PROJECT, parseStackConfig } from "../lib/config";
 import { LATENCY_TABLE, ModelNode, Registration, Schedule, formatDuration, latencyOf, modelGraph, schedule } from "../lib/upModel";
 import { ProgramRun, RecordedResource, loadStackFile, runProgram, stackNames } from "../tests/harness";
 
 export interface Plan {
     stack: string;
     run: ProgramRun;
+    /** Images the stack's VM pulls during first boot (none without a VM). */
+    prePulled: ReadonlySet<string>;
     nodes: ModelNode[];
     schedule: Schedule;
     registrations: Map<string, Registration>;
 }
 
 export async function buildPlan(stack: string): Promise<Plan> {
-    const run = await runProgram({ stack, config: loadStackFile(stack) });
-    const { nodes, resources } = modelGraph(run.resources.map(toRegistration));
-    return { stack, run, nodes, schedule: schedule(nodes), registrations: resources };
+    const stackFile = loadStackFile(stack);
+    const run = await runProgram({ stack, config: stackFile });
+    const prePulled = prePulledImages(stackFile.config);
+    const { nodes, resources } = modelGraph(run.resources.map(toRegistration), { prePulled });
+    return { stack, run, prePulled, nodes, schedule: schedule(nodes), registrations: resources };
+}
+
+/** What the program puts into the VM's first boot: the same functions, on the stack file's settings. */
+function prePulledImages(stackConfig: Record<string, unknown>): ReadonlySet<string> {
+    const raw = Object.fromEntries(Object.entries(stackConfig).filter(([key]) => key.startsWith(`${PROJECT}:`)).map(([key, value]) => [key.slice(PROJECT.length + 1), value]));
+    const config = parseStackConfig(raw);
+    return new Set(config.proxmox ? stackImages(config, planAuthentik(config)) : []);
 }
 
 function toRegistration(resource: RecordedResource): Registration {
@@ -120,7 +133,7 @@ export function renderTiming(plan: Plan): string {
     for (const id of plan.schedule.criticalPath) {
         const registration = plan.registrations.get(id) as Registration;
         const done = plan.schedule.finish.get(id) as number;
-        lines.push(`  ${formatDuration(done).padStart(12)}  +${String(done - previous).padStart(3)} s  ${registration.name} (${latencyOf(registration).what})`);
+        lines.push(`  ${formatDuration(done).padStart(12)}  +${String(done - previous).padStart(3)} s  ${registration.name} (${latencyOf(registration, { prePulled: plan.prePulled }).what})`);
         previous = done;
     }
     lines.push("");

@@ -14,6 +14,7 @@ import {
     CloudInitInput,
     DOCKER_APT_KEY_FINGERPRINT,
     KEYRING_DIR_LINE_PREFIX,
+    PREPULL_UNIT,
     SSHD_MAX_SESSIONS,
     bootstrapScript,
     renderCloudInit,
@@ -27,6 +28,7 @@ const input: CloudInitInput = {
     adminUser: "operator",
     sshPublicKeys: ["ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIKeyOne one@example", "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIKeyTwo two@example"],
     folders: ["/var/backups/authentik"],
+    prePull: ["ghcr.io/goauthentik/server:2026.8.3", "docker.io/library/postgres:16.14-alpine"],
     hostKey: { privateKey: "-----BEGIN OPENSSH PRIVATE KEY-----\nTEST-ONLY\n-----END OPENSSH PRIVATE KEY-----\n", publicKey: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAITestHostKey" },
 };
 
@@ -129,6 +131,8 @@ describe("the first-boot script, run against stand-ins for apt, gpg, curl, syste
                 { mode: 0o755 },
             );
         stub("systemctl");
+        // systemd-run starts the pre-pull in the background: the stand-in only records the command it would run.
+        stub("systemd-run");
         stub("usermod");
         stub("apt-get");
         stub("dpkg", 'echo amd64');
@@ -148,7 +152,7 @@ describe("the first-boot script, run against stand-ins for apt, gpg, curl, syste
         return { status: result.status, stderr: result.stderr, calls, aptSource: fs.existsSync(source) ? fs.readFileSync(source, "utf8") : undefined };
     }
 
-    test("installs Docker, enables it, adds the admin to the docker group, creates the folders, restarts sshd, in that order", () => {
+    test("Docker first, then the image pre-pull in the background, the admin, the folders, sshd, and the upgrade last", () => {
         const result = boot();
         expect(result.stderr).toBe("");
         expect(result.status).toBe(0);
@@ -158,9 +162,11 @@ describe("the first-boot script, run against stand-ins for apt, gpg, curl, syste
             `apt-get ${lock} update`,
             `apt-get ${lock} install -y docker-ce docker-ce-cli containerd.io docker-compose-plugin`,
             "systemctl enable --now docker",
+            `systemd-run --unit=${PREPULL_UNIT} --no-block --collect sh -c for image in ghcr.io/goauthentik/server:2026.8.3 docker.io/library/postgres:16.14-alpine; do docker pull --quiet "$image" || echo "pre-pull of $image failed; pulumi up pulls it"; done`,
             "usermod --append --groups docker operator",
             "install --directory --mode=0700 /var/backups/authentik",
             "systemctl restart ssh",
+            `apt-get ${lock} -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold upgrade -y`,
         ]);
         expect(result.calls).toContainEqual(expect.stringMatching(/^curl -fsSL --retry 5 https:\/\/download\.docker\.com\/linux\/debian\/gpg -o .*\/docker\.asc\.new$/));
         expect(result.aptSource).toMatch(/^deb \[arch=amd64 signed-by=.*\/keyrings\/docker\.asc\] https:\/\/download\.docker\.com\/linux\/debian \S+ stable\n$/);
@@ -172,6 +178,33 @@ describe("the first-boot script, run against stand-ins for apt, gpg, curl, syste
         expect(result.stderr).toContain(`the Docker signing key has fingerprint 0000000000000000000000000000000000000000, expected ${DOCKER_APT_KEY_FINGERPRINT}`);
         expect(result.calls.some((call) => call.startsWith("apt-get"))).toBe(false);
         expect(result.aptSource).toBeUndefined();
+    });
+
+    test("a pre-pull that cannot start does not stop the boot", () => {
+        const result = boot({ failing: "systemd-run --unit" });
+        expect(result.status).toBe(0);
+        expect(result.stderr).toContain("the image pre-pull did not start; pulumi up pulls the images");
+        expect(result.calls).toContain("systemctl restart ssh");
+    });
+
+    test("the pre-pull itself runs every image, and a failed pull neither stops the others nor fails", () => {
+        const script = bootstrapScript(input);
+        const command = /sh -c '([^']*)'/.exec(script)?.[1] as string;
+        const bin = fs.mkdtempSync(path.join(os.tmpdir(), "prepull-"));
+        const log = path.join(bin, "pulls.log");
+        fs.writeFileSync(path.join(bin, "docker"), `#!/bin/sh\necho "$*" >>"${log}"\ncase "$3" in ghcr.io/*) exit 1 ;; esac\n`, { mode: 0o755 });
+        const result = spawnSync("sh", ["-c", command], { encoding: "utf8", env: { ...process.env, PATH: `${bin}:${process.env.PATH}` } });
+        expect(result.status).toBe(0);
+        expect(result.stdout).toContain("pre-pull of ghcr.io/goauthentik/server:2026.8.3 failed; pulumi up pulls it");
+        expect(fs.readFileSync(log, "utf8").trim().split("\n")).toEqual(["pull --quiet ghcr.io/goauthentik/server:2026.8.3", "pull --quiet docker.io/library/postgres:16.14-alpine"]);
+    });
+
+    test("an image reference that is not one cannot reach the script", () => {
+        expect(() => bootstrapScript({ ...input, prePull: ["postgres:16; rm -rf /"] })).toThrow("not an image reference");
+    });
+
+    test("cloud-init itself does not upgrade packages before runcmd; the bootstrap does, after Docker", () => {
+        expect((render() as unknown as { package_upgrade: boolean }).package_upgrade).toBe(false);
     });
 
     test("a failed Docker install stops the script at once, with apt's status: cloud-init reports it, nothing after runs", () => {

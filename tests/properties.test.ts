@@ -6,6 +6,7 @@
 import * as fs from "fs";
 import * as path from "path";
 import { parse as parseYaml } from "yaml";
+import { DEFAULT_IMAGES } from "../lib/config";
 import { BlastRadius, blastRadius } from "./blastRadius";
 import { ProgramRun, REPO_ROOT, StackConfigInput, byName, envOf, loadStackFile, ofType, runProgram, stackNames, transitiveDependencies, visibleInputs, withOverrides } from "./harness";
 
@@ -145,13 +146,15 @@ describe("blast radius of single-setting changes: what one pulumi up replaces or
     const atVersion = (version: string) => withOverrides(dev, { authentik: { ...authentik, version } });
     const shipped = String(authentik.version);
     const nextPatch = shipped.replace(/\d+$/, (patch) => String(Number(patch) + 1));
+    /** postgres:16.14-alpine → postgres:16.15-alpine */
+    const nextMinor = (image: string) => image.replace(/:(\d+)\.(\d+)/, (_, major: string, minor: string) => `:${major}.${Number(minor) + 1}`);
     const scenarios: Record<string, { stack: string; before: StackConfigInput; after: StackConfigInput }> = {
         "authentik patch release (`authentik.version` x.y.z → x.y.z+1)": { stack: "dev", before: dev, after: atVersion(nextPatch) },
         "authentik release line 2025.10 → 2025.12 (files move to `/data`)": { stack: "dev", before: atVersion("2025.10.4"), after: atVersion("2025.12.4") },
         "`docker.images.postgresql` minor release": {
             stack: "dev",
             before: dev,
-            after: withOverrides(dev, { docker: { ...docker, images: { postgresql: "docker.io/library/postgres:16.15-alpine" } } }),
+            after: withOverrides(dev, { docker: { ...docker, images: { postgresql: nextMinor(DEFAULT_IMAGES.postgresql) } } }),
         },
         "`smtp.host`": { stack: "dev", before: withOverrides(dev, { smtp }), after: withOverrides(dev, { smtp: { ...smtp, host: "mail.example.net" } }) },
         "`domain` (also seeds authentik's base URL)": { stack: "dev", before: dev, after: withOverrides(dev, { domain: "sso-dev.example.com" }) },

@@ -3,7 +3,7 @@
  * the firewall, the readiness check and the Docker provider bound to the VM.
  */
 import { parse as parseYaml } from "yaml";
-import { CLOUD_IMAGES } from "../lib/config";
+import { CLOUD_IMAGES, DEFAULT_IMAGES } from "../lib/config";
 import { ProgramRun, byName, loadStackFile, mockHostPublicKey, mockMacAddress, mockPrivateKey, ofType, runProgram, transitiveDependencies, withOverrides } from "./harness";
 
 const dev = loadStackFile("dev");
@@ -88,7 +88,11 @@ describe("dev stack: a VM from a cloud image, Docker over SSH once it is ready",
         };
         expect(userData.users[0]?.name).toBe("authentik");
         expect(userData.users[0]?.ssh_authorized_keys).toEqual((dev.config["authentik-sso:proxmox"] as { sshPublicKeys: string[] }).sshPublicKeys);
-        expect(userData.write_files.find((file) => file.path === "/usr/local/sbin/authentik-sso-bootstrap")?.content).toContain("install --directory --mode=0700 /var/backups/authentik");
+        const bootstrap = userData.write_files.find((file) => file.path === "/usr/local/sbin/authentik-sso-bootstrap")?.content ?? "";
+        expect(bootstrap).toContain("install --directory --mode=0700 /var/backups/authentik");
+        // The stack's own images, the server's first, pulled while the VM still boots.
+        const version = String((dev.config["authentik-sso:authentik"] as { version: string }).version);
+        expect(bootstrap).toContain(`for image in ghcr.io/goauthentik/server:${version} ${DEFAULT_IMAGES.postgresql} ${DEFAULT_IMAGES.cloudflared}; do`);
         expect(userData.ssh_keys).toEqual({ ed25519_private: mockPrivateKey("authentik-host-key"), ed25519_public: mockHostPublicKey("authentik-host-key") });
         expect(userData.ssh_genkeytypes).toEqual(["ed25519"]);
         const key = byName(run, "authentik-host-key");

@@ -1,4 +1,7 @@
-/** Real tools from Debian's packages that check real artifacts. CI installs them; elsewhere their tests are skipped. */
+/**
+ * Real tools (Debian's packages, Renovate's published schema) that check real artifacts. .ci/run installs them;
+ * elsewhere their tests are skipped.
+ */
 import { spawnSync } from "child_process";
 
 export function hasCommand(command: string): boolean {
@@ -15,7 +18,7 @@ export function describeWithTool(command: string, name: string, body: () => void
     } else if (process.env.CI === "true") {
         describe(name, () => {
             test(`${command} is installed (CI requires it: see .ci/run)`, () => {
-                throw new Error(`${command} is not installed; .ci/run installs it from Debian's packages`);
+                throw new Error(`${command} is not installed; .ci/run installs it`);
             });
         });
     } else {

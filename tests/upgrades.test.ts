@@ -1,7 +1,7 @@
 /** The version ladder: one authentik release line at a time, no downgrades, PostgreSQL majors only when allowed. */
 import { UpgradeError, upgradeProblems } from "../lib/upgradeGuard";
 import { SUPPORTED_RELEASE_LINES, checkUpgrade, compareVersions, featuresOf, parseAuthentikVersion } from "../lib/versions";
-import { parseStackConfig } from "../lib/config";
+import { DEFAULT_IMAGES, parseStackConfig } from "../lib/config";
 import { postgresDataPath, postgresMajorVersion } from "../lib/authentikPlan";
 import { lastRun, loadStackFile, runProgram, withOverrides } from "./harness";
 
@@ -167,9 +167,9 @@ describe("the program refuses unsafe upgrades before creating anything", () => {
 
     test("the next line goes through, and the deployed versions are exported for the next run", async () => {
         const config = withOverrides(local, { authentik: { ...authentik, version: "2025.8.1" } });
-        const run = await runProgram({ stack: "local", config, previousOutputs: { authentikVersion: "2025.6.3", postgresImage: "docker.io/library/postgres:16.14-alpine" } });
+        const run = await runProgram({ stack: "local", config, previousOutputs: { authentikVersion: "2025.6.3", postgresImage: DEFAULT_IMAGES.postgresql } });
         expect(run.outputs.authentikVersion?.value).toBe("2025.8.1");
-        expect(run.outputs.postgresImage?.value).toBe("docker.io/library/postgres:16.14-alpine");
+        expect(run.outputs.postgresImage?.value).toBe(DEFAULT_IMAGES.postgresql);
     });
 
     test("a shrunk VM disk stops the update before anything is created", async () => {
