@@ -58,12 +58,13 @@ export default async function main(): Promise<Record<string, unknown>> {
         ...(smtpPassword !== undefined ? { smtpPassword: pulumi.secret(smtpPassword) } : {}),
     };
     const data = new AuthentikData("authentik", { plan, secrets: secretValues, protectData: config.protect.database, target });
-    const backup = new Backup("backup", { plan: planBackup(config, plan), data, postgresPassword: secrets.postgresPassword, target });
+    const backupPlan = planBackup(config, plan);
+    const backup = new Backup("backup", { plan: backupPlan, data, postgresPassword: secrets.postgresPassword, target });
     const authentik = new Authentik(
         "authentik",
         // startAfter: a version change replaces the backup container first, and its gate passes only after the
         // pre-upgrade dump.
-        { plan, data, secrets: secretValues, startAfter: [backup.ready], target },
+        { plan, data, secrets: secretValues, startAfter: [backup.ready], backupContainerName: backupPlan.containerName, target },
     );
 
     if (tunnel && config.cloudflare) {
@@ -135,8 +136,7 @@ function dockerTarget(config: StackConfig, stack: string, plan: AuthentikPlan): 
             ...(config.sshPrivateKey !== undefined ? { privateKey: pulumi.secret(config.sshPrivateKey) } : {}),
             sshOpts: config.docker.sshOpts,
             readyTimeoutSeconds: config.proxmox.readyTimeoutSeconds,
-            readinessTrigger: vm.nicMacAddress,
-            machine: vm.vm,
+            hostIdentity: vm.nicMacAddress,
         },
         // dependsOn the whole VM component: the firewall must let SSH in before the readiness check dials.
         { dependsOn: [vm] },

@@ -2,7 +2,7 @@ import * as fs from "fs";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import { AuthentikPlan, ServiceRole } from "../lib/authentikPlan";
-import { oneShotScript, pruneImagesScript } from "../lib/hostScripts";
+import { oneShotScript, pruneImagesScript, shellQuote } from "../lib/hostScripts";
 import { AuthentikData } from "./authentikData";
 import { DockerTarget, HostCommand } from "./dockerHost";
 import { GatedContainer, SecretValues, pinnedImage, serviceContainer } from "./serviceContainer";
@@ -18,7 +18,18 @@ export interface AuthentikArgs {
     secrets: SecretValues;
     /** Gates that must pass before server and worker are (re)created, e.g. the pre-upgrade dump. */
     startAfter: pulumi.Input<pulumi.Resource>[];
+    /** The backup container, which sees the data volume at /sources/data and has a shell. */
+    backupContainerName: string;
     target: DockerTarget;
+}
+
+/**
+ * From 2025.12: the data volume must hold a real media folder. A volume re-created outside a version change or a
+ * new VM (deleted by hand, say) is filled by Docker with the image's symlink to /media, and uploads would then vanish
+ * with the container: the server's gate says so at once.
+ */
+function dataFolderCheck(backupContainer: string): string {
+    return `docker exec ${shellQuote(backupContainer)} sh -c 'test -d /sources/data/media && ! test -L /sources/data/media' || { echo "/data/media is not a folder in the data volume (Docker filled a new volume with the image's symlink): run pulumi up --replace the urn of authentik-prepare-data"; false; }`;
 }
 
 /** authentik's server and worker: stateless, started only once their databases and the pre-upgrade dump are ready. */
@@ -50,7 +61,15 @@ export class Authentik extends pulumi.ComponentResource {
             });
             services[service.role] = serviceContainer(
                 `${name}-${service.role}`,
-                { service, image, networkName: data.networkName, volumes: data.volumes, secrets: args.secrets, target },
+                {
+                    service,
+                    image,
+                    networkName: data.networkName,
+                    volumes: data.volumes,
+                    secrets: args.secrets,
+                    target,
+                    ...(plan.prepareData && service.role === "server" ? { gatePrecondition: dataFolderCheck(args.backupContainerName) } : {}),
+                },
                 { parent: this, dependsOn: [...after, ...startAfter] },
             );
         }
@@ -95,7 +114,8 @@ export class Authentik extends pulumi.ComponentResource {
                     .apply(([image, dataName, mediaName]) =>
                         oneShotScript({ image, volumes: { [dataName]: "/data", [mediaName]: "/legacy-media:ro" }, env: {}, memoryMb: 64, script }),
                     ),
-                triggers: [plan.version, dataVolume.name, mediaVolume.name],
+                // Again with every version and on a new VM, whose new data volume Docker fills with the image's symlink.
+                triggers: [plan.version, dataVolume.name, mediaVolume.name, ...(target.hostIdentity !== undefined ? [target.hostIdentity] : [])],
             },
             { parent: this, dependsOn: [...after, dataVolume, mediaVolume] },
         );

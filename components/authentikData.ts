@@ -3,7 +3,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import { AuthentikPlan, ServiceRole, VolumeRole } from "../lib/authentikPlan";
 import { nameGuardScript } from "../lib/hostScripts";
-import { DockerTarget, HostCommand, dockerResourceOptions } from "./dockerHost";
+import { DockerTarget, HostCommand, dockerResourceOptions, hostLabels } from "./dockerHost";
 import { GatedContainer, SecretValues, pinnedImage, serviceContainer } from "./serviceContainer";
 
 /** The label every volume and the network of one stack carry, with that stack's instance id. */
@@ -43,13 +43,14 @@ export class AuthentikData extends pulumi.ComponentResource {
 
         // Generated once per stack: a volume or network of the same name that lacks it belongs to someone else.
         const instance = new random.RandomUuid(`${name}-instance`, {}, { parent: this });
-        const labels = [{ label: INSTANCE_LABEL, value: instance.result }];
+        const labels = [{ label: INSTANCE_LABEL, value: instance.result }, ...hostLabels(target)];
         const volumeNames = Object.values(plan.volumes);
         this.nameGuard = target.command(
             `${name}-names`,
             {
                 create: instance.result.apply((value) => nameGuardScript({ label: INSTANCE_LABEL, value, volumes: volumeNames, networks: [plan.networkName] })),
-                triggers: [instance.result, plan.networkName, ...volumeNames],
+                // A new VM (a new host identity) is checked too.
+                triggers: [instance.result, plan.networkName, ...volumeNames, ...(target.hostIdentity !== undefined ? [target.hostIdentity] : [])],
             },
             { parent: this },
         );

@@ -6,7 +6,7 @@ import { BACKUP_SCRIPT_SOURCE, BACKUP_SCRIPT_TARGET, BackupPlan } from "../lib/b
 import { CONTAINER_REPLACE_ON_CHANGES, containerBase, healthcheckArgs } from "../lib/containerDefaults";
 import { shellQuote } from "../lib/hostScripts";
 import { AuthentikData } from "./authentikData";
-import { DockerTarget, HostCommand, dockerResourceOptions } from "./dockerHost";
+import { DockerTarget, HostCommand, dockerResourceOptions, hostLabels } from "./dockerHost";
 import { containerGate, volumeArgs } from "./serviceContainer";
 
 export interface BackupArgs {
@@ -51,6 +51,7 @@ export class Backup extends pulumi.ComponentResource {
                 ports: [],
                 volumes: plan.mounts.map((mount) => volumeArgs(mount, data.volumes)),
                 healthcheck: healthcheckArgs(plan.healthcheck),
+                labels: hostLabels(target),
                 ...containerBase(plan.memoryMb, plan.stopGraceSeconds),
             },
             // dependsOn: the dump needs a healthy database. Fixed name, so delete before replace.

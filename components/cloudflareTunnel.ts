@@ -2,7 +2,7 @@ import * as cloudflare from "@pulumi/cloudflare";
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
-import { IngressRule, cnameTarget, connectionsCleanupScript } from "../lib/tunnelPlan";
+import { IngressRule, cnameTarget, connectionsCleanupScript, connectorToken } from "../lib/tunnelPlan";
 
 export interface CloudflareTunnelArgs {
     accountId: string;
@@ -86,10 +86,9 @@ export class CloudflareTunnel extends pulumi.ComponentResource {
             { parent: this },
         );
 
-        // The data source does not mark the token secret; it lets anyone run connectors for this tunnel.
-        this.token = pulumi.secret(
-            cloudflare.getZeroTrustTunnelCloudflaredTokenOutput({ accountId: args.accountId, tunnelId: this.tunnel.id }, { parent: this }).token,
-        );
+        // Made from the tunnel's own parts (connectorToken): no API call, so previews need no write permission. It
+        // lets anyone run connectors for this tunnel.
+        this.token = pulumi.secret(pulumi.all([this.tunnel.id, secret.base64]).apply(([tunnelId, tunnelSecret]) => connectorToken(args.accountId, tunnelId, tunnelSecret)));
 
         this.registerOutputs({ tunnelId: this.tunnelId, hostname: this.dnsRecord.name });
     }

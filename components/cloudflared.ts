@@ -2,7 +2,7 @@ import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import { CONTAINER_REPLACE_ON_CHANGES, containerBase, healthcheckArgs } from "../lib/containerDefaults";
 import { ConnectorPlan } from "../lib/tunnelPlan";
-import { DockerTarget, dockerResourceOptions } from "./dockerHost";
+import { DockerTarget, dockerResourceOptions, hostLabels } from "./dockerHost";
 import { GatedContainer, containerGate, pinnedImage } from "./serviceContainer";
 
 export interface CloudflaredArgs {
@@ -46,6 +46,7 @@ export class Cloudflared extends pulumi.ComponentResource {
                     networksAdvanced: [{ name: args.networkName }],
                     ports: [],
                     healthcheck: healthcheckArgs(plan.healthcheck),
+                    labels: hostLabels(target),
                     ...containerBase(args.memoryMb, plan.stopGraceSeconds),
                 },
                 {

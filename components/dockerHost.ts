@@ -16,21 +16,39 @@ export interface HostCommandArgs {
 /** Where the stack's Docker engine is, and how to reach it. */
 export interface DockerTarget {
     readonly provider: docker.Provider;
-    /** Resources whose replacement must replace every Docker resource too: a new VM starts with an empty engine. */
-    readonly lifetime: pulumi.Resource[];
+    /**
+     * What identifies the machine the engine runs on, when the stack creates that machine: the VM's network card MAC,
+     * new with every VM. Undefined for an engine the stack does not own.
+     */
+    readonly hostIdentity?: pulumi.Output<string>;
     /** The Docker host as the provider sees it, for the outputs. */
     readonly host: pulumi.Output<string>;
     /** A command resource that runs a script against the engine (gates, guards, one-off jobs). */
     command(name: string, args: HostCommandArgs, opts: pulumi.CustomResourceOptions): HostCommand;
 }
 
-/**
- * Options for every Docker resource: the target's provider, and replacement with whatever holds the engine. The
- * provider's host string stays the same when the VM is replaced, so Pulumi would otherwise keep believing in
- * containers and volumes that went with the old disk (a provider whose config is unchanged replaces nothing).
- */
+/** The label that ties a container, volume or network to the machine it lives on. */
+export const HOST_LABEL = "io.authentik-sso.host";
+
 export function dockerResourceOptions(target: DockerTarget): pulumi.CustomResourceOptions {
-    return target.lifetime.length > 0 ? { provider: target.provider, replaceWith: target.lifetime } : { provider: target.provider };
+    return { provider: target.provider };
+}
+
+/**
+ * The labels every container, volume and network carries so that a new VM replaces them all. The provider's host
+ * string stays the same when the VM is replaced, so Pulumi would otherwise keep believing in containers and volumes
+ * that went with the old disk. Labels force replacement in the provider, and they take the VM's MAC, which is
+ * unknown while the VM is being replaced: the engine then replaces these resources with the VM, in dependency order
+ * (containers before the volumes and the network they use), before it deletes the old VM. (replaceWith would
+ * replace them too, but deletes them in no particular order, and a volume in use refuses to go.)
+ */
+export function hostLabels(target: DockerTarget): { label: string; value: pulumi.Input<string> }[] {
+    return target.hostIdentity !== undefined ? [{ label: HOST_LABEL, value: target.hostIdentity }] : [];
+}
+
+/** The same for an image, whose triggers force its replacement: a new VM has none of the old one's images. */
+export function hostTriggers(target: DockerTarget): { triggers?: pulumi.Input<Record<string, pulumi.Input<string>>> } {
+    return target.hostIdentity !== undefined ? { triggers: { [HOST_LABEL]: target.hostIdentity } } : {};
 }
 
 export interface SshDockerHostArgs {
@@ -46,10 +64,11 @@ export interface SshDockerHostArgs {
     sshOpts: readonly string[];
     /** Seconds to wait for cloud-init and Docker. */
     readyTimeoutSeconds: number;
-    /** A changed value re-runs the readiness check: the MAC address of the VM's network card, new with every VM. */
-    readinessTrigger: pulumi.Input<string>;
-    /** The machine itself: its replacement re-creates the readiness check and every Docker resource. */
-    machine: pulumi.Resource;
+    /**
+     * The MAC address of the VM's network card, new with every VM: it re-runs the readiness check, and every Docker
+     * resource carries it (hostLabels, hostTriggers).
+     */
+    hostIdentity: pulumi.Output<string>;
 }
 
 /**
@@ -60,13 +79,13 @@ export interface SshDockerHostArgs {
 export class SshDockerHost extends pulumi.ComponentResource implements DockerTarget {
     public readonly ready: command.remote.Command;
     public readonly provider: docker.Provider;
-    public readonly lifetime: pulumi.Resource[];
+    public readonly hostIdentity: pulumi.Output<string>;
     public readonly host: pulumi.Output<string>;
     private readonly connection: command.types.input.remote.ConnectionArgs;
 
     constructor(name: string, args: SshDockerHostArgs, opts?: pulumi.ComponentResourceOptions) {
         super("authentik-sso:docker:Host", name, {}, opts);
-        this.lifetime = [args.machine];
+        this.hostIdentity = args.hostIdentity;
 
         const dialSeconds = 10;
         this.connection = {
@@ -85,11 +104,11 @@ export class SshDockerHost extends pulumi.ComponentResource implements DockerTar
                 create: readinessScript(args.readyTimeoutSeconds),
                 // Not vm.macAddresses: the guest agent lists every Docker bridge and veth there, which change with
                 // every container restart, so the check would run again after each refresh.
-                triggers: [args.readinessTrigger],
+                triggers: [args.hostIdentity],
             },
             // The component's dependsOn (the VM with its firewall) must hold for the check itself: children do not
             // inherit it.
-            { parent: this, dependsOn: opts?.dependsOn, replaceWith: this.lifetime },
+            { parent: this, dependsOn: opts?.dependsOn },
         );
 
         const dockerHost = `ssh://${args.user}@${args.address}`;
@@ -132,7 +151,6 @@ export interface LocalDockerHostArgs {
  */
 export class LocalDockerHost extends pulumi.ComponentResource implements DockerTarget {
     public readonly provider: docker.Provider;
-    public readonly lifetime: pulumi.Resource[] = [];
     public readonly host: pulumi.Output<string>;
     private readonly environment: Record<string, string>;
 

@@ -3,7 +3,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { SecretRef, ServicePlan, VolumeMountPlan, VolumeRole, renderEnv, secretRefsOf } from "../lib/authentikPlan";
 import { CONTAINER_REPLACE_ON_CHANGES, containerBase, healthcheckArgs } from "../lib/containerDefaults";
 import { healthGateScript } from "../lib/hostScripts";
-import { DockerTarget, HostCommand, dockerResourceOptions } from "./dockerHost";
+import { DockerTarget, HostCommand, dockerResourceOptions, hostLabels, hostTriggers } from "./dockerHost";
 
 export type SecretValues = Readonly<Partial<Record<SecretRef, pulumi.Input<string>>>>;
 
@@ -21,6 +21,8 @@ export interface ContainerGateArgs {
     timeoutSeconds: number;
     /** A further command that must succeed once healthy. */
     alsoRequire?: string;
+    /** A command that must succeed before the gate waits at all. */
+    precondition?: string;
 }
 
 /**
@@ -38,7 +40,12 @@ export function containerGate(
     return target.command(
         resourceName,
         {
-            create: healthGateScript({ container: args.name, timeoutSeconds: args.timeoutSeconds, ...(args.alsoRequire !== undefined ? { alsoRequire: args.alsoRequire } : {}) }),
+            create: healthGateScript({
+                container: args.name,
+                timeoutSeconds: args.timeoutSeconds,
+                ...(args.alsoRequire !== undefined ? { alsoRequire: args.alsoRequire } : {}),
+                ...(args.precondition !== undefined ? { precondition: args.precondition } : {}),
+            }),
             triggers: [container.id],
         },
         { ...opts, dependsOn: [container] },
@@ -52,12 +59,14 @@ export interface ServiceContainerArgs {
     volumes: Readonly<Partial<Record<VolumeRole, docker.Volume>>>;
     secrets: SecretValues;
     target: DockerTarget;
+    /** Checked once before the gate waits (see containerGate). */
+    gatePrecondition?: string;
 }
 
 /** One planned service as a Docker container with its gate; shared by the Data and Authentik components. */
 export function serviceContainer(
     resourceName: string,
-    { service, image, networkName, volumes, secrets, target }: ServiceContainerArgs,
+    { service, image, networkName, volumes, secrets, target, gatePrecondition }: ServiceContainerArgs,
     opts: pulumi.CustomResourceOptions,
 ): GatedContainer {
     const container = new docker.Container(
@@ -73,6 +82,7 @@ export function serviceContainer(
             ports: service.publish ? [{ internal: service.publish.internal, external: service.publish.port, ip: service.publish.ip }] : [],
             volumes: service.mounts.map((mount) => volumeArgs(mount, volumes)),
             healthcheck: healthcheckArgs(service.healthcheck),
+            labels: hostLabels(target),
             ...containerBase(service.memoryMb, service.stopGraceSeconds),
         },
         // The container name is fixed, so the old container must go before its replacement starts.
@@ -82,15 +92,18 @@ export function serviceContainer(
         target,
         `${resourceName}-ready`,
         container,
-        { name: service.containerName, timeoutSeconds: service.readyTimeoutSeconds },
+        { name: service.containerName, timeoutSeconds: service.readyTimeoutSeconds, ...(gatePrecondition !== undefined ? { precondition: gatePrecondition } : {}) },
         { parent: opts.parent },
     );
     return { container, ready };
 }
 
-/** A RemoteImage that keeps the image on the host when replaced; old authentik images are pruned after an upgrade. */
+/**
+ * A RemoteImage that keeps the image on the host when replaced (old authentik images are pruned after an upgrade),
+ * and is pulled again on a new VM.
+ */
 export function pinnedImage(resourceName: string, reference: string, target: DockerTarget, opts: pulumi.CustomResourceOptions): docker.RemoteImage {
-    return new docker.RemoteImage(resourceName, { name: reference, keepLocally: true }, { ...dockerResourceOptions(target), ...opts });
+    return new docker.RemoteImage(resourceName, { name: reference, keepLocally: true, ...hostTriggers(target) }, { ...dockerResourceOptions(target), ...opts });
 }
 
 function environment(service: ServicePlan, secrets: SecretValues): pulumi.Input<string[]> {

@@ -16,6 +16,8 @@ export interface HealthGate {
     readonly timeoutSeconds: number;
     /** A further command that must succeed once the container is healthy, e.g. the backup container's `ready`. */
     readonly alsoRequire?: string;
+    /** A command that must succeed before any waiting: when it fails, the gate fails at once with its output. */
+    readonly precondition?: string;
     /** Seconds between two looks; tests shorten it. */
     readonly pollSeconds?: number;
 }
@@ -32,6 +34,7 @@ export function healthGateScript(gate: HealthGate): string {
     return [
         "set -u",
         `name=${name}`,
+        ...(gate.precondition !== undefined ? [`if ! problem=$(${gate.precondition} 2>&1); then`, '    echo "$name: $problem" >&2', "    exit 1", "fi"] : []),
         `deadline=$(( $(date +%s) + ${gate.timeoutSeconds} ))`,
         "while :; do",
         "    if ! status=$(docker inspect --format '{{if .State.Health}}{{.State.Health.Status}}{{else}}without a health check{{end}}' \"$name\" 2>&1); then",

@@ -34,6 +34,17 @@ export function tunnelName(project: string, stack: string): string {
     return `${project}-${stack}`;
 }
 
+/**
+ * The token a connector runs a remotely managed tunnel with, made from what the stack already holds: cloudflared's
+ * TunnelToken (connection/connection.go: {"a": account tag, "s": tunnel secret, "t": tunnel id}, JSON, then
+ * standard base64). Cloudflare's API hands out the same token, but only to an API token with Tunnel *write*
+ * permission, and a lookup runs during every preview: made here, previews and drift checks need read access only.
+ */
+export function connectorToken(accountId: string, tunnelId: string, tunnelSecretBase64: string): string {
+    // Go encodes []byte as standard base64 in JSON: the secret goes in as the tunnel was given it.
+    return Buffer.from(JSON.stringify({ a: accountId, s: tunnelSecretBase64, t: tunnelId }), "utf8").toString("base64");
+}
+
 export function cnameTarget(tunnelId: string): string {
     return `${tunnelId}.cfargotunnel.com`;
 }

@@ -52,6 +52,8 @@ if [ ! -e "$marker" ]; then
     date -u +%Y-%m-%dT%H:%M:%SZ >"$marker"
 fi
 rm -rf "$staging"
+# authentik 2025.12.0 and .1 manage files only when media/public exists (authentik#19546, fixed in 2025.12.2).
+mkdir -p "$media/public"
 
 chown -R "$OWNER" "$DATA_DIR"
 chmod u+rwx,g+rwx "$DATA_DIR" "$media"

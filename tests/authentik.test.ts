@@ -284,6 +284,12 @@ describe(`local stack as shipped (authentik ${shipped})`, () => {
         expect(String(byName(run, "backup-ready").inputs.create)).toContain(`docker exec 'authentik-backup' /bin/sh /usr/local/bin/authentik-backup ready '${shipped}'`);
     });
 
+    test("the server's gate first checks that the data volume holds a real media folder, not the image's symlink", () => {
+        const check = "docker exec 'authentik-backup' sh -c 'test -d /sources/data/media && ! test -L /sources/data/media'";
+        expect(String(byName(run, "authentik-server-ready").inputs.create)).toContain(check);
+        expect(String(byName(run, "authentik-worker-ready").inputs.create)).not.toContain(check);
+    });
+
     test("server and worker start after the gates of PostgreSQL and of the backup (the pre-upgrade dump)", () => {
         for (const name of ["authentik-server", "authentik-worker"]) {
             const container = byName(run, name);
@@ -385,6 +391,7 @@ describe("local stack at 2025.6.3 (the reference deployment, with Redis)", () =>
             expect(envOf(container).AUTHENTIK_LISTEN__HTTP).toBeUndefined();
             expect(container.inputs.shmSize).toBeUndefined();
             expect(directDependencies(run, container, COMMAND)).toEqual(["authentik-postgresql-ready", "authentik-redis-ready", "backup-ready"]);
+            expect(String(byName(run, `${name}-ready`).inputs.create)).not.toContain("/sources/data/media");
         }
         expect(byName(run, "authentik-server").inputs.memory).toBe(576);
         expect(byName(run, "authentik-worker").inputs.memory).toBe(512);

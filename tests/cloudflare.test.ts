@@ -3,7 +3,7 @@ import { execFile } from "child_process";
 import * as http from "http";
 import type { AddressInfo } from "net";
 import { DEFAULT_IMAGES } from "../lib/config";
-import { connectionsCleanupScript } from "../lib/tunnelPlan";
+import { connectionsCleanupScript, connectorToken } from "../lib/tunnelPlan";
 import { ProgramRun, RecordedResource, byName, envOf, loadStackFile, ofType, runProgram, transitiveDependencies, visibleInputs, withOverrides } from "./harness";
 import { describeWithTool } from "./tools";
 
@@ -69,8 +69,9 @@ describe("dev stack behind a Cloudflare Tunnel", () => {
         const connectors = ofType(run, "docker:index/container:Container").filter((container) => container.name.startsWith("cloudflared-"));
         expect(connectors.map((container) => container.inputs.name)).toEqual(["authentik-cloudflared-1"]);
         const [connector] = connectors as [RecordedResource];
-        const token = run.secretValues.find((value) => value.startsWith("MOCKTOKEN"));
-        expect(token).toBeDefined();
+        const tunnel = byName(run, "cloudflare-tunnel");
+        const token = connectorToken("0123456789abcdef0123456789abcdef", tunnel.id, String(tunnel.inputs.tunnelSecret));
+        expect(run.secretValues).toContain(token);
         // `docker inspect` shows the environment to everyone with access to the Docker API.
         expect(connector.inputs.envs).toBeUndefined();
         expect(connector.inputs.uploads).toEqual([{ file: "/etc/cloudflared/token", content: token, permissions: "0444" }]);
@@ -120,7 +121,8 @@ describe("dev stack behind a Cloudflare Tunnel", () => {
     });
 
     test("the connector token never appears in plain text, in inputs or outputs", () => {
-        const token = String(run.secretValues.find((value) => value.startsWith("MOCKTOKEN")));
+        const tunnel = byName(run, "cloudflare-tunnel");
+        const token = connectorToken("0123456789abcdef0123456789abcdef", tunnel.id, String(tunnel.inputs.tunnelSecret));
         for (const resource of run.resources) {
             expect({ name: resource.name, hidden: !visibleInputs(resource).includes(token) }).toEqual({ name: resource.name, hidden: true });
         }
@@ -144,6 +146,22 @@ test("a cloudflare:apiToken in the stack reaches the cleanup as a secret, for wh
     expect((cleanup.inputs.environment as Record<string, string>).STACK_API_TOKEN).toBe(token);
     expect(cleanup.secretPaths.some((at) => at.startsWith("environment"))).toBe(true);
     expect(visibleInputs(cleanup)).not.toContain(token);
+});
+
+test("the connector token is cloudflared's own format, made from the tunnel's parts: no API call, so a preview needs no write permission", async () => {
+    const run = await runProgram({ stack: "dev", config: dev });
+    const tunnel = byName(run, "cloudflare-tunnel");
+    const [connector] = ofType(run, "docker:index/container:Container").filter((container) => container.name.startsWith("cloudflared-"));
+    const content = (connector?.inputs.uploads as { content: string }[])[0]?.content ?? "";
+    // cloudflared's TunnelToken: base64 of {"a": account, "s": secret (base64), "t": tunnel id}.
+    expect(JSON.parse(Buffer.from(content, "base64").toString("utf8"))).toEqual({ a: "0123456789abcdef0123456789abcdef", s: tunnel.inputs.tunnelSecret, t: tunnel.id });
+    expect(Buffer.from(String(tunnel.inputs.tunnelSecret), "base64")).toHaveLength(32);
+    expect(run.invokes.map((invoke) => invoke.token)).not.toContain("cloudflare:index/getZeroTrustTunnelCloudflaredToken:getZeroTrustTunnelCloudflaredToken");
+});
+
+test("connectorToken encodes exactly what cloudflared decodes", () => {
+    const token = connectorToken("acc", "7a1c2b3d-0000-4000-8000-000000000001", Buffer.alloc(32, 7).toString("base64"));
+    expect(token).toBe(Buffer.from(`{"a":"acc","s":"${Buffer.alloc(32, 7).toString("base64")}","t":"7a1c2b3d-0000-4000-8000-000000000001"}`).toString("base64"));
 });
 
 test("a zone id in config skips the zone lookup", async () => {

@@ -12,6 +12,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { parse as parseYaml } from "yaml";
 import { PROJECT } from "../lib/config";
 import { CONTAINER_REPLACE_ON_CHANGES } from "../lib/containerDefaults";
+import { connectorToken } from "../lib/tunnelPlan";
 import { replacementIdentity } from "./providerModel";
 
 /** The marker Pulumi uses to wrap secret values on the wire. */
@@ -108,6 +109,11 @@ export function mockHostPublicKey(name: string): string {
     return `ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAI${Buffer.from(fakeHex(name, 32), "hex").toString("base64").replace(/=+$/, "")}`;
 }
 
+/** The MAC the mock gives a VM's network card: the same while the VM stays, another one for a new VM. */
+export function mockVmMacAddress(name: string, inputs: Record<string, unknown>): string {
+    return mockMacAddress(replacementIdentity("proxmoxve:index/vmLegacy:VmLegacy", name, inputs));
+}
+
 /** Proxmox's own prefix (BC:24:11) with bytes from the name. */
 export function mockMacAddress(name: string): string {
     const hex = fakeHex(name, 6).toUpperCase();
@@ -150,8 +156,9 @@ function mockOutputs(args: pulumi.runtime.MockResourceArgs, state: MockState): {
         case "pulumi:pulumi:StackReference":
             return { id: String(inputs.name), state: { ...inputs, outputs: state.previousOutputs, secretOutputNames: [] } };
         case "proxmoxve:index/vmLegacy:VmLegacy": {
-            // The NIC's MAC comes from the VM's config; macAddresses from the guest agent lists Docker's interfaces too.
-            const nic = mockMacAddress(args.name);
+            // The NIC's MAC comes from the VM's config, and Proxmox picks a new one for a new VM; macAddresses from the
+            // guest agent lists Docker's interfaces too.
+            const nic = mockVmMacAddress(args.name, inputs);
             const devices = ((inputs.networkDevices as Record<string, unknown>[] | undefined) ?? []).map((device) => ({ ...device, macAddress: device.macAddress ?? nic }));
             return {
                 id: String(typeof inputs.vmId === "number" ? inputs.vmId : 100),
@@ -181,11 +188,6 @@ function mockOutputs(args: pulumi.runtime.MockResourceArgs, state: MockState): {
 function mockCall(args: pulumi.runtime.MockCallArgs, state: MockState): Record<string, unknown> {
     state.invokes.push({ token: args.token, args: args.inputs as Record<string, unknown> });
     switch (args.token) {
-        case "cloudflare:index/getZeroTrustTunnelCloudflaredToken:getZeroTrustTunnelCloudflaredToken": {
-            const token = `MOCKTOKEN${fakeHex(JSON.stringify(args.inputs), 64)}`;
-            state.secretValues.add(token);
-            return { ...args.inputs, token };
-        }
         case "cloudflare:index/getZone:getZone": {
             const filter = (args.inputs as { filter?: { name?: string } }).filter;
             return { ...args.inputs, id: fakeHex(filter?.name ?? "zone", 32), zoneId: fakeHex(filter?.name ?? "zone", 32), name: filter?.name ?? "" };
@@ -371,6 +373,10 @@ async function runProgramOnce(options: RunOptions): Promise<ProgramRun> {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const settings: any = require("@pulumi/pulumi/runtime/settings");
     await settings.waitForRPCs();
+    // Secrets the program derives from generated ones: the tunnel's connector token.
+    for (const tunnel of resources.filter((resource) => resource.type === "cloudflare:index/zeroTrustTunnelCloudflared:ZeroTrustTunnelCloudflared")) {
+        state.secretValues.add(connectorToken(String(tunnel.inputs.accountId), tunnel.id, String(tunnel.inputs.tunnelSecret)));
+    }
     return { resources, outputs, invokes: state.invokes, secretValues: [...state.secretValues] };
 }
 /* eslint-enable @typescript-eslint/no-explicit-any */

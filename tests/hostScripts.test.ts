@@ -130,6 +130,22 @@ describe("the health gate", () => {
     });
 });
 
+describe("a gate's precondition", () => {
+    test("fails at once, with its own words, before any waiting", () => {
+        const docker = fakeDocker({ health: ["starting"] });
+        const result = run(healthGateScript({ container: "authentik-server", timeoutSeconds: 600, precondition: "echo '/data/media is not a folder' && false" }), docker.bin);
+        expect(result.status).toBe(1);
+        expect(result.stderr).toBe("authentik-server: /data/media is not a folder\n");
+        expect(fs.existsSync(path.join(docker.bin, "calls.log"))).toBe(false);
+    });
+
+    test("when it holds, the gate goes on to wait for healthy", () => {
+        const docker = fakeDocker({ health: ["healthy"] });
+        const result = run(healthGateScript({ container: "authentik-server", timeoutSeconds: 600, precondition: "true" }), docker.bin);
+        expect(result.status).toBe(0);
+    });
+});
+
 describe("the name guard", () => {
     const guard = { label: "io.authentik-sso.instance", value: "0b5e…this-stack", volumes: ["authentik-database", "authentik-media"], networks: ["authentik-network"] };
 
@@ -257,8 +273,14 @@ describe.each(PREPARE_SHELLS)("scripts/prepare-data.sh under $name", (shell) => 
         fs.mkdirSync(path.join(root, "data", ".authentik-sso-media-staging"));
         fs.writeFileSync(path.join(root, "data", ".authentik-sso-media-staging", "a.txt"), "a");
         expect(prepare(root).status).toBe(0);
-        expect(fs.readdirSync(path.join(root, "data", "media")).sort()).toEqual(["a.txt", "b.txt"]);
+        expect(fs.readdirSync(path.join(root, "data", "media")).sort()).toEqual(["a.txt", "b.txt", "public"]);
         expect(fs.existsSync(path.join(root, "data", ".authentik-sso-media-staging"))).toBe(false);
+    });
+
+    test("an empty data root gets media/public, which authentik 2025.12.0 and .1 need to manage files", () => {
+        const root = layout({});
+        expect(prepare(root).status).toBe(0);
+        expect(fs.statSync(path.join(root, "data", "media", "public")).isDirectory()).toBe(true);
     });
 
     test("fails when the data volume is not mounted", () => {

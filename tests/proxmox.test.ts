@@ -4,7 +4,7 @@
  */
 import { parse as parseYaml } from "yaml";
 import { CLOUD_IMAGES, DEFAULT_IMAGES } from "../lib/config";
-import { ProgramRun, byName, loadStackFile, mockHostPublicKey, mockMacAddress, mockPrivateKey, ofType, runProgram, transitiveDependencies, withOverrides } from "./harness";
+import { ProgramRun, byName, loadStackFile, mockHostPublicKey, mockMacAddress, mockPrivateKey, mockVmMacAddress, ofType, runProgram, transitiveDependencies, withOverrides } from "./harness";
 
 const dev = loadStackFile("dev");
 const prod = loadStackFile("prod");
@@ -128,9 +128,10 @@ describe("dev stack: a VM from a cloud image, Docker over SSH once it is ready",
         expect(String(ready.inputs.create)).toContain("cloud-init status --wait");
         expect(String(ready.inputs.create)).toContain("docker info");
         // The NIC's MAC from the VM's configuration, not the guest agent's list (Docker's bridges and veths).
-        expect(ready.inputs.triggers).toEqual([mockMacAddress("authentik-vm")]);
+        expect(ready.inputs.triggers).toEqual([mockVmMacAddress("authentik-vm", vm.inputs)]);
         expect(JSON.stringify(ready.inputs.triggers)).not.toContain(mockMacAddress("authentik-vm-docker0"));
-        expect(ready.replaceWith).toEqual([vm.urn]);
+        // Its trigger comes from the VM: a VM replacement replaces it with everything that depends on it.
+        expect(ready.propertyDependencies.triggers).toContain(vm.urn);
         expect(transitiveDependencies(run, ready)).toContain(vm.urn);
         const host = byName(run, "vm");
         expect(host.dependencies).toEqual(expect.arrayContaining([byName(run, "authentik-firewall-rules").urn, vm.urn]));
@@ -158,17 +159,25 @@ describe("dev stack: a VM from a cloud image, Docker over SSH once it is ready",
         expect(run.outputs.vmHostKey).toEqual({ value: mockHostPublicKey("authentik-host-key"), secret: false });
     });
 
-    test("every Docker resource uses the VM's provider and is replaced with the VM (the host string would not change)", () => {
+    test("every Docker resource uses the VM's provider and carries the VM's MAC in an input that forces its replacement", () => {
         const provider = byName(run, "vm-docker");
         const vm = byName(run, "authentik-vm");
+        const mac = mockVmMacAddress("authentik-vm", vm.inputs);
         const dockerResources = run.resources.filter((resource) => resource.type.startsWith("docker:"));
         expect(dockerResources.length).toBeGreaterThanOrEqual(12);
         for (const resource of dockerResources) {
-            expect({ name: resource.name, provider: resource.provider, replaceWith: resource.replaceWith }).toEqual({
+            // A label (containers, volumes, network) or a trigger (images): the provider replaces the resource when it
+            // changes, and the engine replaces them with the VM in dependency order. Not replaceWith: it deletes in
+            // no particular order, and a volume still in use refuses to go.
+            const carried = resource.type === "docker:index/remoteImage:RemoteImage" ? resource.inputs.triggers : resource.inputs.labels;
+            expect({ name: resource.name, provider: resource.provider, replaceWith: resource.replaceWith, carriesMac: JSON.stringify(carried).includes(mac) }).toEqual({
                 name: resource.name,
                 provider: `${provider.urn}::vm-docker-id`,
-                replaceWith: [vm.urn],
+                replaceWith: [],
+                carriesMac: true,
             });
+            const property = resource.type === "docker:index/remoteImage:RemoteImage" ? "triggers" : "labels";
+            expect({ name: resource.name, fromVm: transitiveDependencies(run, resource).has(vm.urn) && (resource.propertyDependencies[property] ?? []).length > 0 }).toEqual({ name: resource.name, fromVm: true });
         }
         expect(ofType(run, "pulumi:providers:docker").map((resource) => resource.name)).toEqual(["vm-docker"]);
     });
