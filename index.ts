@@ -32,7 +32,11 @@ export default async function main(): Promise<Record<string, unknown>> {
     // disk never shrinks.
     assertSafeUpgrade(await readDeployedVersions(), config);
 
-    const secrets = new AuthentikSecrets("authentik", { protectSecretKey: config.protect.secretKey, protectPostgresPassword: config.protect.database });
+    const secrets = new AuthentikSecrets("authentik", {
+        protectSecretKey: config.protect.secretKey,
+        protectPostgresPassword: config.protect.database,
+        ...(config.authentik.secretKey !== undefined ? { secretKey: pulumi.secret(config.authentik.secretKey) } : {}),
+    });
 
     // Cloudflare first and independent of the VM: tunnel, ingress and DNS are created while the VM boots.
     const tunnel = config.cloudflare
@@ -58,8 +62,23 @@ export default async function main(): Promise<Record<string, unknown>> {
         ...(smtpPassword !== undefined ? { smtpPassword: pulumi.secret(smtpPassword) } : {}),
     };
     const data = new AuthentikData("authentik", { plan, secrets: secretValues, protectData: config.protect.database, target });
-    const backupPlan = planBackup(config, plan);
-    const backup = new Backup("backup", { plan: backupPlan, data, postgresPassword: secrets.postgresPassword, target });
+    const backupPlan = planBackup(config, plan, stack);
+    const offsite = config.backup.offsite;
+    const backup = new Backup("backup", {
+        plan: backupPlan,
+        data,
+        postgresPassword: secrets.postgresPassword,
+        target,
+        ...(offsite
+            ? {
+                  offsite: {
+                      credentials: Object.fromEntries(Object.entries(offsite.env).map(([key, value]) => [key, pulumi.secret(value)])),
+                      ...(offsite.password !== undefined ? { password: pulumi.secret(offsite.password) } : {}),
+                      secretKey: secrets.secretKey,
+                  },
+              }
+            : {}),
+    });
     const authentik = new Authentik(
         "authentik",
         // startAfter: a version change replaces the backup container first, and its gate passes only after the
@@ -90,6 +109,7 @@ export default async function main(): Promise<Record<string, unknown>> {
         networkName: data.networkName,
         containerNames: authentik.containerNames,
         backupFolder: backup.hostPath,
+        ...(backup.offsitePassword ? { offsitePassword: backup.offsitePassword, offsiteRepository: pulumi.secret(backupPlan.offsite?.repository ?? "") } : {}),
         dockerHost: target.host,
         ...(vm && config.proxmox ? { vmId: vm.vmId, vmAddress: vm.address, vmDiskGb: config.proxmox.diskGb, vmHostKey: vm.hostPublicKey } : {}),
         ...(tunnel ? { tunnelId: tunnel.tunnelId, tunnelName: tunnelName(PROJECT, stack) } : {}),

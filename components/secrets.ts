@@ -12,6 +12,8 @@ export interface AuthentikSecretsArgs {
      * value would lock authentik and the backups out of the existing database. Goes with protect.database.
      */
     protectPostgresPassword: boolean;
+    /** authentik.secretKey: the key of a backup being recovered into a new stack; otherwise one is generated. */
+    secretKey?: pulumi.Input<string>;
 }
 
 /**
@@ -37,7 +39,8 @@ export class AuthentikSecrets extends pulumi.ComponentResource {
         this.postgresPassword = pulumi.secret(alphanumeric("postgres-password", 32, { protect: args.protectPostgresPassword }).result);
         // protect: replacing the key would log everyone out and break signed values (pulumi-random#258 is why
         // provider upgrades are reviewed in preview before they reach prod).
-        this.secretKey = pulumi.secret(alphanumeric("secret-key", 64, { protect: args.protectSecretKey }).result);
+        this.secretKey =
+            args.secretKey !== undefined ? pulumi.secret(pulumi.output(args.secretKey)) : pulumi.secret(alphanumeric("secret-key", 64, { protect: args.protectSecretKey }).result);
         this.bootstrapPassword = pulumi.secret(alphanumeric("bootstrap-password", 32).result);
         this.bootstrapToken = pulumi.secret(alphanumeric("bootstrap-token", 64).result);
 

@@ -27,7 +27,7 @@ export interface VolumeMountPlan {
  * media: authentik's files before 2025.12, and from then on only the source of their one-time copy into data;
  * data: the storage root from 2025.12 (media/ and reports/ inside).
  */
-export type VolumeRole = "database" | "redis" | "media" | "data" | "certs" | "templates";
+export type VolumeRole = "database" | "redis" | "media" | "data" | "certs" | "templates" | "restic";
 
 export interface ServicePlan {
     readonly role: ServiceRole;
@@ -218,6 +218,10 @@ export function planAuthentik(config: StackConfig): AuthentikPlan {
     };
     if (features.usesRedis) {
         volumes.redis = `${prefix}-redis`;
+    }
+    if (config.backup.offsite !== undefined) {
+        // The restic binary for off-site backups, copied from the pinned restic image (components/backup.ts).
+        volumes.restic = `${prefix}-restic`;
     }
     const storesInData = features.storageRoot === "/data";
     if (storesInData) {

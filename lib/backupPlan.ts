@@ -3,12 +3,30 @@ import * as path from "path";
 import { POSTGRES } from "./authentikPlan";
 import type { AuthentikPlan, EnvEntry, VolumeMountPlan } from "./authentikPlan";
 import type { StackConfig } from "./config";
+import { shellQuote } from "./hostScripts";
 import type { HealthcheckPlan } from "./containerDefaults";
 
 export const BACKUP_SCRIPT_SOURCE = path.join(__dirname, "..", "scripts", "authentik-backup.sh");
 export const BACKUP_SCRIPT_TARGET = "/usr/local/bin/authentik-backup";
 export const BACKUP_DIR_IN_CONTAINER = "/backups";
 const FILES_ROOT = "/sources";
+/** Where the restic binary (copied from the pinned restic image) is mounted in the backup container. */
+export const RESTIC_DIR = "/opt/restic";
+/** The off-site settings with secrets (repository, its password, the backend's credentials): a file, not env. */
+export const OFFSITE_ENV_FILE = "/etc/authentik-backup/offsite.env";
+
+/** What restic needs besides the plain settings: each becomes `export NAME='value'` in OFFSITE_ENV_FILE. */
+export interface OffsitePlan {
+    readonly repository: string;
+    /** Names of the backend credentials, from backup.offsite.env (their values are secrets). */
+    readonly credentialNames: readonly string[];
+    /** Off-site snapshots carry this as their host, so that every container of the stack is the same host to restic. */
+    readonly host: string;
+    /** Restic runs from this image's binary. */
+    readonly resticImage: string;
+    /** A path repository lives on the Docker host: mounted at the same path. */
+    readonly hostRepositoryPath?: string;
+}
 
 export interface BackupPlan {
     readonly containerName: string;
@@ -24,9 +42,20 @@ export interface BackupPlan {
     readonly hostPath: string;
     /** The version whose pre-upgrade dump the container must have taken before it counts as ready. */
     readonly authentikVersion: string;
+    readonly offsite?: OffsitePlan;
 }
 
-export function planBackup(config: StackConfig, authentik: AuthentikPlan): BackupPlan {
+export function planBackup(config: StackConfig, authentik: AuthentikPlan, stack: string): BackupPlan {
+    const offsite = config.backup.offsite;
+    const offsitePlan: OffsitePlan | undefined = offsite
+        ? {
+              repository: offsite.repository,
+              credentialNames: Object.keys(offsite.env).sort(),
+              host: `authentik-sso-${stack}`,
+              resticImage: config.docker.images.restic,
+              ...(offsite.repository.startsWith("/") ? { hostRepositoryPath: offsite.repository } : {}),
+          }
+        : undefined;
     return {
         containerName: `${config.docker.namePrefix}-backup`,
         entrypoint: ["/bin/sh", BACKUP_SCRIPT_TARGET],
@@ -42,6 +71,22 @@ export function planBackup(config: StackConfig, authentik: AuthentikPlan): Backu
             { name: "BACKUP_TIME", value: config.backup.enabled ? config.backup.time : "off" },
             // A new version replaces this container, whose start takes the pre-upgrade dump (see the script).
             { name: "AUTHENTIK_VERSION", value: authentik.version },
+            ...(offsite && offsitePlan
+                ? [
+                      { name: "OFFSITE_ENV_FILE", value: OFFSITE_ENV_FILE },
+                      { name: "RESTIC", value: `${RESTIC_DIR}/restic` },
+                      { name: "RESTIC_HOST", value: offsitePlan.host },
+                      { name: "RESTIC_CACHE_DIR", value: `${BACKUP_DIR_IN_CONTAINER}/.state/restic-cache` },
+                      // Go's soft memory limit, below the container's: restic collects garbage before the kernel kills it.
+                      { name: "GOMEMLIMIT", value: `${Math.max(32, config.docker.memoryLimitsMb.backup - 32)}MiB` },
+                      { name: "KEEP_DAILY", value: String(offsite.keep.daily) },
+                      { name: "KEEP_WEEKLY", value: String(offsite.keep.weekly) },
+                      { name: "KEEP_MONTHLY", value: String(offsite.keep.monthly) },
+                      { name: "CHECK_DAY", value: offsite.checkDay },
+                      { name: "STACK_NAME", value: stack },
+                      { name: "POSTGRES_IMAGE", value: config.docker.images.postgresql },
+                  ]
+                : []),
         ],
         mounts: [
             // Read-only: backups never write into authentik's files; scripts/restore.sh mounts them writable. From
@@ -52,6 +97,8 @@ export function planBackup(config: StackConfig, authentik: AuthentikPlan): Backu
             { volume: "certs", containerPath: `${FILES_ROOT}/certs`, readOnly: true },
             { volume: "templates", containerPath: `${FILES_ROOT}/templates`, readOnly: true },
             { hostPath: config.backup.hostPath, containerPath: BACKUP_DIR_IN_CONTAINER },
+            ...(offsitePlan ? [{ volume: "restic" as const, containerPath: RESTIC_DIR, readOnly: true }] : []),
+            ...(offsitePlan?.hostRepositoryPath !== undefined ? [{ hostPath: offsitePlan.hostRepositoryPath, containerPath: offsitePlan.hostRepositoryPath }] : []),
         ],
         healthcheck: {
             tests: ["CMD", "/bin/sh", BACKUP_SCRIPT_TARGET, "health"],
@@ -67,5 +114,14 @@ export function planBackup(config: StackConfig, authentik: AuthentikPlan): Backu
         stopGraceSeconds: 30,
         hostPath: config.backup.hostPath,
         authentikVersion: authentik.version,
+        ...(offsitePlan ? { offsite: offsitePlan } : {}),
     };
+}
+
+/** The secret settings file restic reads: every value quoted for sh, which sources it. */
+export function offsiteEnvFile(values: Readonly<Record<string, string>>): string {
+    return Object.entries(values)
+        .map(([name, value]) => `export ${name}=${shellQuote(value)}`)
+        .join("\n")
+        .concat("\n");
 }

@@ -2,6 +2,7 @@
  * The stack's configuration contract: one zod schema per config key, defaults resolved in one place, and
  * cross-key rules checked together so that a bad stack reports every problem at once, before any resource exists.
  */
+import { parse as parseYaml } from "yaml";
 import { z } from "zod";
 import { Ipv4Cidr, cidrContains, cidrsOverlap, isNetworkCidr, isPrivateCidr, parseCidr, parseIpv4 } from "./ipv4";
 import { AuthentikFeatures, SUPPORTED_RELEASE_LINES, featuresOf, isSupportedLine, parseAuthentikVersion } from "./versions";
@@ -16,10 +17,14 @@ export const DEFAULT_IMAGES = {
     postgresql: "docker.io/library/postgres:16.14-alpine",
     redis: "docker.io/library/redis:7.4.11-alpine",
     cloudflared: "docker.io/cloudflare/cloudflared:2026.8.3",
+    restic: "docker.io/restic/restic:0.18.1",
 } as const;
 
-/** Memory the guest OS and Docker itself need on the VM, on top of the containers' limits. */
-export const VM_OS_RESERVE_MB = 512;
+/**
+ * Memory the guest OS and Docker itself need on the VM, on top of the containers' limits: Debian 13's generic cloud
+ * image idles near 150 MB, dockerd, containerd and one shim per container add about 150 MB; the rest is page cache.
+ */
+export const VM_OS_RESERVE_MB = 448;
 
 /** authentik's documented minimum host size. */
 export const MIN_VM_CORES = 2;
@@ -29,7 +34,7 @@ export const MIN_VM_MEMORY_MB = 2048;
  * Config fields whose values are never echoed back in an error message, whatever rule fails and wherever the field
  * sits. Matched against every segment of an issue's path and every key inside an echoed object.
  */
-const SECRET_FIELD_NAMES = new Set(["password", "sshprivatekey", "privatekey", "token", "apitoken", "clientsecret", "secret"]);
+const SECRET_FIELD_NAMES = new Set(["password", "sshprivatekey", "privatekey", "token", "apitoken", "clientsecret", "secret", "secretkey"]);
 
 const HOSTNAME_PATTERN = /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$/;
 const IMAGE_PATTERN = /^[a-z0-9][a-z0-9._\-/:]*:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}(@sha256:[a-f0-9]{64})?$/;
@@ -82,6 +87,11 @@ const authentikSchema = z
         digest: z.string().regex(/^sha256:[a-f0-9]{64}$/, "must be an image digest, sha256: and 64 hex characters").optional(),
         /** E-mail of the bootstrap admin (akadmin). */
         bootstrapEmail: z.email("must be an e-mail address"),
+        /**
+         * Only to rebuild a stack whose state is lost from its off-site backup: the AUTHENTIK_SECRET_KEY the backup
+         * holds. Without it the stack generates one. Keep it a secret.
+         */
+        secretKey: z.string().min(50, "must be at least 50 characters (authentik's minimum)").optional(),
         /** Image repository for server and worker (a mirror may be used). */
         image: z
             .string()
@@ -118,9 +128,13 @@ const memoryLimitsSchema = z
         server: memoryMb(256, 65536).optional(),
         worker: memoryMb(256, 65536).optional(),
         cloudflared: memoryMb(32, 4096).default(64),
-        backup: memoryMb(32, 4096).default(64),
+        /** Default 64, or 128 with backup.offsite (restic runs in the backup container). */
+        backup: memoryMb(32, 4096).optional(),
     })
     .prefault({});
+
+/** The backup container's memory: pg_dump and tar, and with off-site backups restic too (GOMEMLIMIT below it). */
+export const BACKUP_MEMORY_MB = { local: 64, offsite: 128 } as const;
 
 /**
  * Docker's default address pools (172.17.0.0/16 to 172.31.0.0/16, then 192.168.0.0/16 in /20s): networks created
@@ -145,7 +159,7 @@ const dockerSchema = z
         /** Subnet of the authentik bridge network; authentik trusts forwarded headers only from here and loopback. */
         subnet: privateCidr("subnet").default(DEFAULT_DOCKER_SUBNET),
         /** The memory all containers may use together, in MB. */
-        memoryMb: memoryMb(512, 1048576).default(1536),
+        memoryMb: memoryMb(512, 1048576).default(1600),
         /** Per-container memory limits in MB. */
         memoryLimitsMb: memoryLimitsSchema,
         /** Publish the authentik server's HTTP port on the Docker host, as "ip:port" (e.g. 127.0.0.1:9000). */
@@ -167,6 +181,8 @@ const dockerSchema = z
                 postgresql: pinnedImage.default(DEFAULT_IMAGES.postgresql),
                 redis: pinnedImage.default(DEFAULT_IMAGES.redis),
                 cloudflared: pinnedImage.default(DEFAULT_IMAGES.cloudflared),
+                /** Off-site backups take the restic binary from this image (backup.offsite). */
+                restic: pinnedImage.default(DEFAULT_IMAGES.restic),
             })
             .prefault({}),
     })
@@ -329,6 +345,45 @@ const cloudflareSchema = z.strictObject({
     connectors: z.number().int().min(1).max(4).default(1),
 });
 
+/** Where restic keeps the off-site copies: the backends restic knows, or an absolute path (a NAS mount, tests). */
+export const OFFSITE_SCHEMES = ["s3", "b2", "sftp", "rest", "azure", "gs"] as const;
+
+const WEEKDAYS = ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"] as const;
+
+const offsiteSchema = z.strictObject({
+    /** A restic repository: s3:…, b2:…, sftp:…, rest:…, azure:…, gs:…, or an absolute path on the Docker host. */
+    repository: z.string().superRefine((text, ctx) => {
+        if (text.startsWith("/")) {
+            if (!/^\/[A-Za-z0-9._\-/]+$/.test(text) || text.split("/").includes("..")) {
+                ctx.addIssue({ code: "custom", message: "must be an absolute path of letters, digits, ., _, - and /, without .." });
+            }
+            return;
+        }
+        const scheme = /^([a-z0-9]+):./.exec(text)?.[1];
+        if (scheme === undefined) {
+            ctx.addIssue({ code: "custom", message: `is a relative path or has no scheme; use an absolute path or one of ${OFFSITE_SCHEMES.map((item) => `${item}:`).join(", ")}` });
+        } else if (!(OFFSITE_SCHEMES as readonly string[]).includes(scheme)) {
+            ctx.addIssue({ code: "custom", message: `has the scheme ${scheme}:, which is not one of ${OFFSITE_SCHEMES.map((item) => `${item}:`).join(", ")} (or an absolute path)` });
+        }
+    }),
+    /** The backend's credentials as restic's environment variables (AWS_ACCESS_KEY_ID, B2_ACCOUNT_KEY, …), each a secret. */
+    env: z.record(z.string().regex(/^[A-Z][A-Z0-9_]*$/, "must be an environment variable name such as AWS_ACCESS_KEY_ID"), z.string().min(1)).default({}),
+    /** The repository's password; without it one is generated and kept in the state (output offsitePassword). */
+    password: z.string().min(16, "must be at least 16 characters").optional(),
+    /** How many daily, weekly and monthly snapshots `restic forget` keeps (pre-upgrade snapshots are always kept). */
+    keep: z
+        .strictObject({
+            daily: z.number().int().min(1).max(3650).default(7),
+            weekly: z.number().int().min(1).max(520).default(4),
+            monthly: z.number().int().min(1).max(1200).default(6),
+        })
+        .prefault({}),
+    /** The day of the weekly `restic check`, which also reads a fifth of the data (all of it over five weeks). */
+    checkDay: z.enum(WEEKDAYS).default("sunday"),
+});
+
+export type OffsiteConfig = z.output<typeof offsiteSchema>;
+
 const backupSchema = z
     .strictObject({
         /** Daily backups; the backup container still takes the dump before an authentik upgrade when false. */
@@ -342,6 +397,8 @@ const backupSchema = z
             .regex(/^\/[A-Za-z0-9._\-/]+$/, "must be an absolute path")
             .refine((path) => !path.split("/").includes(".."), "must not contain ..")
             .default("/var/backups/authentik"),
+        /** Encrypted copies of every backup in a restic repository off the machine. */
+        offsite: offsiteSchema.optional(),
     })
     .prefault({});
 
@@ -393,15 +450,32 @@ export const CONFIG_KEYS = [
     "sshPrivateKey",
 ] as const;
 
-/** Fills in the defaults that depend on the authentik release line (only reached once the version is valid). */
-function withVersionDefaults<T extends { authentik: { version: string }; docker: { memoryLimitsMb: { server?: number | undefined; worker?: number | undefined } } }>(
-    config: T,
-): T & { docker: { memoryLimitsMb: { server: number; worker: number } } } {
+export type ConfigKey = (typeof CONFIG_KEYS)[number];
+
+/**
+ * Fills in the defaults that depend on other keys (only reached once every key is valid): server and worker memory
+ * by release line, the backup container's by whether restic runs in it.
+ */
+function withVersionDefaults<
+    T extends {
+        authentik: { version: string };
+        docker: { memoryLimitsMb: { server?: number | undefined; worker?: number | undefined; backup?: number | undefined } };
+        backup: { offsite?: unknown };
+    },
+>(config: T): T & { docker: { memoryLimitsMb: { server: number; worker: number; backup: number } } } {
     const memory = releaseMemory(config.authentik.version);
     const limits = config.docker.memoryLimitsMb;
     return {
         ...config,
-        docker: { ...config.docker, memoryLimitsMb: { ...limits, server: limits.server ?? memory.server.defaultMb, worker: limits.worker ?? memory.worker.defaultMb } },
+        docker: {
+            ...config.docker,
+            memoryLimitsMb: {
+                ...limits,
+                server: limits.server ?? memory.server.defaultMb,
+                worker: limits.worker ?? memory.worker.defaultMb,
+                backup: limits.backup ?? (config.backup.offsite !== undefined ? BACKUP_MEMORY_MB.offsite : BACKUP_MEMORY_MB.local),
+            },
+        },
     };
 }
 
@@ -476,6 +550,71 @@ function checkCrossKeyRules(config: StackConfig, ctx: z.RefinementCtx): void {
     if (config.proxmox) {
         checkProxmoxRules(config, config.proxmox, ctx);
     }
+    if (config.backup.offsite !== undefined && !config.backup.enabled) {
+        ctx.addIssue({
+            code: "custom",
+            path: ["backup", "enabled"],
+            input: config.backup.enabled,
+            message: "must be true with backup.offsite: the off-site copies are made right after each daily backup",
+        });
+    }
+    const repository = config.backup.offsite?.repository;
+    if (repository?.startsWith("/") && (`${repository}/`.startsWith(`${config.backup.hostPath}/`) || `${config.backup.hostPath}/`.startsWith(`${repository}/`))) {
+        ctx.addIssue({
+            code: "custom",
+            path: ["backup", "offsite", "repository"],
+            input: repository,
+            message: `must lie outside backup.hostPath (${config.backup.hostPath}): a copy next to the backups is not off-site`,
+        });
+    }
+}
+
+/**
+ * Values inside a JSON config key that must be secrets: `*` matches every name at its level. Pulumi marks a
+ * structured key secret when any value under it is, so the stack file is what tells which values are `secure:`.
+ */
+export const NESTED_SECRETS: readonly (readonly [key: ConfigKey, path: readonly string[]])[] = [
+    ["backup", ["offsite", "env", "*"]],
+    ["backup", ["offsite", "password"]],
+    ["authentik", ["secretKey"]],
+];
+
+/** Every [path, value] under `value` that `pattern` matches. */
+function valuesAt(value: unknown, pattern: readonly string[], at: readonly string[] = []): [string[], unknown][] {
+    if (pattern.length === 0) {
+        return value === undefined ? [] : [[[...at], value]];
+    }
+    if (value === null || typeof value !== "object") {
+        return [];
+    }
+    const [head, ...rest] = pattern as [string, ...string[]];
+    const names = head === "*" ? Object.keys(value) : [head];
+    return names.flatMap((name) => valuesAt((value as Record<string, unknown>)[name], rest, [...at, name]));
+}
+
+/**
+ * The secret values (NESTED_SECRETS) that are plain text in the stack: in the stack file's text when it is at
+ * hand, a value that is not `{secure: …}`; and every one under a key that Pulumi does not hold as a secret at all.
+ */
+export function plainTextSecrets(raw: Record<string, unknown>, stackFile: string | undefined, keyIsSecret: (key: ConfigKey) => boolean | undefined): string[] {
+    const document = stackFile !== undefined ? ((parseYaml(stackFile) ?? {}) as { config?: Record<string, unknown> }) : undefined;
+    const plain = new Set<string>();
+    for (const [key, pattern] of NESTED_SECRETS) {
+        for (const [at, value] of valuesAt(document?.config?.[`${PROJECT}:${key}`], pattern)) {
+            const secure = value !== null && typeof value === "object" && typeof (value as { secure?: unknown }).secure === "string";
+            if (!secure) {
+                plain.add([key, ...at].join("."));
+            }
+        }
+        if (keyIsSecret(key) === false) {
+            valuesAt(raw[key], pattern).forEach(([at]) => plain.add([key, ...at].join(".")));
+        }
+    }
+    return [...plain].sort().map((path) => `${PROJECT}:${path}`);
+}
+
+export function plainTextSecretProblems(paths: readonly string[]): string[] {
+    return paths.map((key) => `${key}: is plain text in the stack; it must be a secret: pulumi config set --secret --path '${key}' <value> (the value is not shown here)`);
 }
 
 function checkProxmoxRules(config: StackConfig, proxmox: ProxmoxConfig, ctx: z.RefinementCtx): void {
@@ -536,6 +675,12 @@ export function configWarnings(config: StackConfig): string[] {
             `${PROJECT}:docker.subnet: ${config.docker.subnet} lies in Docker's default address pool ${pool}, from which Docker gives networks created without a subnet their addresses: on a busy host one may already use it (then creating the authentik network fails with "Pool overlaps"). The default ${DEFAULT_DOCKER_SUBNET} lies outside the pools.`,
         );
     }
+    const repository = config.backup.offsite?.repository;
+    if (repository?.startsWith("/")) {
+        warnings.push(
+            `${PROJECT}:backup.offsite.repository: ${repository} is a path on the Docker host: the copies are off-site only when it is the mount of another machine's storage (NFS, SMB, a USB disk that leaves the house), not a folder on the VM's disk.`,
+        );
+    }
     return warnings;
 }
 
@@ -575,9 +720,19 @@ function redact(value: unknown): unknown {
     return value;
 }
 
+/** The off-site backend's credentials are secrets whatever their names (AWS_ACCESS_KEY_ID, B2_ACCOUNT_ID, …). */
+function isCredentialPath(path: readonly PropertyKey[]): boolean {
+    const offsite = path.indexOf("offsite");
+    return offsite >= 0 && path[offsite + 1] === "env";
+}
+
 function describeValue(path: readonly PropertyKey[], value: unknown): string {
-    if (path.some(isSecretField)) {
+    if (path.some(isSecretField) || isCredentialPath(path)) {
         return "[secret]";
+    }
+    if (typeof value === "string" && path[path.length - 1] === "repository" && value.includes("@")) {
+        // A repository URL may carry a user and password (rest:https://user:pass@host/).
+        return JSON.stringify(value.replace(/\/\/[^/@]*@/, "//[secret]@"));
     }
     if (value === undefined) {
         return "nothing";
@@ -607,6 +762,11 @@ function formatIssue(issue: z.core.$ZodIssue, raw: unknown): string[] {
     if (issue.code === "unrecognized_keys") {
         const allowed = issue.path.length === 0 ? CONFIG_KEYS.join(", ") : "see the README's config reference";
         return issue.keys.map((key) => `${formatKey([...issue.path, key])}: is not a known setting (allowed here: ${allowed})`);
+    }
+    if (issue.code === "invalid_key") {
+        // A record's key (a name, never a secret) broke its rule: say which rule.
+        const name = String(issue.path[issue.path.length - 1]);
+        return [`${formatKey(issue.path)}: the name ${JSON.stringify(name)} ${issue.issues.map((inner) => inner.message).join("; ") || "is not allowed"}`];
     }
     const value = offendingValue(issue, raw);
     if (issue.code === "invalid_type" && value === undefined) {

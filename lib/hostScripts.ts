@@ -14,7 +14,10 @@ export interface HealthGate {
     readonly container: string;
     /** Seconds to wait for healthy (and the extra check) before failing. */
     readonly timeoutSeconds: number;
-    /** A further command that must succeed once the container is healthy, e.g. the backup container's `ready`. */
+    /**
+     * A further command that must succeed once the container is healthy, e.g. the backup container's `ready`. Its
+     * exit code 2 means it never will (a misconfiguration): the gate fails at once with its output.
+     */
     readonly alsoRequire?: string;
     /** A command that must succeed before any waiting: when it fails, the gate fails at once with its output. */
     readonly precondition?: string;
@@ -42,7 +45,19 @@ export function healthGateScript(gate: HealthGate): string {
         "        exit 1",
         "    fi",
         ...(gate.alsoRequire !== undefined
-            ? ['    if [ "$status" = healthy ]; then', `        if extra=$(${gate.alsoRequire} 2>&1); then break; fi`, '        status="healthy, but: $extra"', "    fi"]
+            ? [
+                  // Asked on every look, not only once healthy: exit code 2 says "never", and the gate stops at once.
+                  `    extra=$(${gate.alsoRequire} 2>&1)`,
+                  "    code=$?",
+                  '    if [ "$code" -eq 2 ]; then',
+                  '        echo "$name: $extra" >&2',
+                  "        exit 1",
+                  "    fi",
+                  '    if [ "$status" = healthy ]; then',
+                  '        if [ "$code" -eq 0 ]; then break; fi',
+                  '        status="healthy, but: $extra"',
+                  "    fi",
+              ]
             : ['    if [ "$status" = healthy ]; then break; fi']),
         '    if [ "$(date +%s)" -ge "$deadline" ]; then',
         `        echo "$name is not ready after ${gate.timeoutSeconds} s: $status" >&2`,

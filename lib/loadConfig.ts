@@ -2,8 +2,26 @@
  * Reads this project's keys from the Pulumi config and validates them. Kept apart from the pure schema so the
  * schema can be tested without the Pulumi runtime.
  */
+import * as fs from "fs";
+import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
-import { CONFIG_KEYS, ConfigError, PROJECT, StackConfig, parseStackConfig } from "./config";
+import { CONFIG_KEYS, ConfigError, PROJECT, StackConfig, parseStackConfig, plainTextSecretProblems, plainTextSecrets } from "./config";
+
+/**
+ * Whether Pulumi holds a config key as a secret. The SDK knows (it marks such values secret) but does not declare the
+ * function; undefined when this SDK does not have it.
+ */
+function isConfigSecret(key: string): boolean | undefined {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const runtimeConfig = require("@pulumi/pulumi/runtime/config") as { isConfigSecret?: (key: string) => boolean };
+    return typeof runtimeConfig.isConfigSecret === "function" ? runtimeConfig.isConfigSecret(key) : undefined;
+}
+
+/** The stack file, when the program runs beside it (Pulumi runs it in the project folder). */
+function stackFileText(): string | undefined {
+    const file = path.join(process.cwd(), `Pulumi.${pulumi.getStack()}.yaml`);
+    return fs.existsSync(file) ? fs.readFileSync(file, "utf8") : undefined;
+}
 
 /** Keys whose value is plain text, not JSON. */
 const STRING_KEYS = new Set<string>(["domain", "sshPrivateKey"]);
@@ -47,5 +65,15 @@ export function loadStackConfig(): StackConfig {
             `this stack has no ${PROJECT}:* settings at all; at least ${PROJECT}:domain and ${PROJECT}:authentik (with bootstrapEmail) are needed. Copy Pulumi.local.yaml (this machine's Docker) or Pulumi.dev.yaml (a Proxmox VM behind a Cloudflare Tunnel) to Pulumi.<stack>.yaml and edit it (README, "Configuration reference").`,
         ]);
     }
-    return parseStackConfig(raw);
+    const plainSecrets = plainTextSecretProblems(plainTextSecrets(raw, stackFileText(), (key) => isConfigSecret(`${PROJECT}:${key}`)));
+    let config: StackConfig;
+    try {
+        config = parseStackConfig(raw);
+    } catch (error) {
+        throw error instanceof ConfigError ? new ConfigError([...error.problems, ...plainSecrets]) : error;
+    }
+    if (plainSecrets.length > 0) {
+        throw new ConfigError(plainSecrets);
+    }
+    return config;
 }

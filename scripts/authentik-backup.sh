@@ -13,9 +13,18 @@
 #   authentik-backup ready VERSION      exit 0 once started for VERSION, its pre-upgrade dump taken
 #   authentik-backup restore-db FILE    restore a dump into PGDATABASE (replaces its contents)
 #   authentik-backup restore-files FILE unpack an archive into FILES_ROOT (replaces its contents)
+#   authentik-backup offsite-push       push the backups not yet off-site, forget old snapshots, check weekly
+#   authentik-backup offsite-check      read the whole off-site repository and check it
+#   authentik-backup offsite-snapshots  list the off-site snapshots of this stack
+#   authentik-backup offsite-fetch [SNAPSHOT]  restore a snapshot (default: latest) into BACKUP_DIR/offsite-restore,
+#                                       verify it, print dump=, archive=, manifest=, secretKey= (relative to BACKUP_DIR)
 #
 # Settings (environment): BACKUP_DIR (/backups), FILES_ROOT (/sources), RETENTION_DAYS (7), BACKUP_TIME (03:00),
 # AUTHENTIK_VERSION (the version being deployed), and libpq's PGHOST, PGPORT, PGUSER, PGPASSWORD, PGDATABASE.
+# Off-site copies (restic), when RESTIC_REPOSITORY is set (directly or in OFFSITE_ENV_FILE, which is sourced):
+# RESTIC_PASSWORD and the backend's credentials, RESTIC (the binary), RESTIC_HOST (the host name the snapshots carry),
+# KEEP_DAILY/KEEP_WEEKLY/KEEP_MONTHLY (7/4/6), CHECK_DAY (sunday), STACK_NAME, POSTGRES_IMAGE, AUTHENTIK_SECRET_KEY
+# (stored in every snapshot). BACKUP_STAMP and RESTIC_TIME set a backup's name and snapshot time (tests).
 set -eu
 
 BACKUP_DIR=${BACKUP_DIR:-/backups}
@@ -26,6 +35,26 @@ STATE_DIR=${STATE_DIR:-$BACKUP_DIR/.state}
 STARTED_MARKER=${STARTED_MARKER:-/tmp/authentik-backup-started}
 # A day and a bit: the health check turns red when a daily run was missed or failed.
 MAX_AGE_SECONDS=${MAX_AGE_SECONDS:-93600}
+OFFSITE_ENV_FILE=${OFFSITE_ENV_FILE:-}
+RESTIC=${RESTIC:-restic}
+RESTIC_HOST=${RESTIC_HOST:-authentik-sso}
+KEEP_DAILY=${KEEP_DAILY:-7}
+KEEP_WEEKLY=${KEEP_WEEKLY:-4}
+KEEP_MONTHLY=${KEEP_MONTHLY:-6}
+CHECK_DAY=${CHECK_DAY:-sunday}
+OFFSITE_RETRY_SECONDS=${OFFSITE_RETRY_SECONDS:-3600}
+PENDING_DIR=$STATE_DIR/offsite-pending
+STAGING=$BACKUP_DIR/.offsite-staging
+
+offsite=""
+if [ -n "$OFFSITE_ENV_FILE" ] && [ -r "$OFFSITE_ENV_FILE" ]; then
+    # shellcheck disable=SC1090 # written by the stack: export NAME='value' lines
+    . "$OFFSITE_ENV_FILE"
+fi
+if [ -n "${RESTIC_REPOSITORY:-}" ]; then
+    offsite=yes
+    export RESTIC_REPOSITORY
+fi
 
 log() {
     printf '%s authentik-backup: %s\n' "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$*" >&2
@@ -52,7 +81,7 @@ run_backup() {
     case "$label" in
     *[!A-Za-z0-9._-]*) fail "label '$label' may hold only letters, digits, '.', '_' and '-'" ;;
     esac
-    stamp=$(date -u +%Y%m%dT%H%M%SZ)
+    stamp=${BACKUP_STAMP:-$(date -u +%Y%m%dT%H%M%SZ)}
     mkdir -p "$BACKUP_DIR" "$STATE_DIR"
     umask 077
     partial_dump="$BACKUP_DIR/.partial-$stamp.dump"
@@ -76,7 +105,196 @@ run_backup() {
     date -u +%s >"$STATE_DIR/last-success"
     rm -f "$STATE_DIR/last-failure"
     log "backup $stamp-$label done"
+    if [ -n "$offsite" ]; then
+        mkdir -p "$PENDING_DIR"
+        : >"$PENDING_DIR/$stamp-$label"
+        if ! offsite_push; then
+            # Nothing local goes before it is off-site: the next run pushes this backup again.
+            log "local backups are kept until the off-site copy succeeds"
+            return 0
+        fi
+    fi
     prune
+}
+
+offsite_failed() {
+    log "FAILED (off-site): $*"
+    mkdir -p "$STATE_DIR"
+    date -u +%s >"$STATE_DIR/offsite-last-failure"
+    printf '%s\n' "$*" >"$STATE_DIR/offsite-last-error"
+    return 1
+}
+
+# Which repository, opened with which password: a new repository or password must prove itself again.
+offsite_identity() {
+    printf '%s\n%s\n' "$RESTIC_REPOSITORY" "${RESTIC_PASSWORD:-}" | sha256sum | cut -d' ' -f1
+}
+
+# The repository was opened with this configuration before: a failure now is an outage, not a misconfiguration.
+offsite_proven() {
+    [ "$(cat "$STATE_DIR/offsite-proven" 2>/dev/null || true)" = "$(offsite_identity)" ]
+}
+
+# Initialises the repository once: only when restic says there is none (a wrong password is a failure, not a reason
+# to create another repository).
+offsite_init() {
+    errors="$STATE_DIR/restic-open.err"
+    if ! "$RESTIC" cat config >/dev/null 2>"$errors"; then
+        if ! grep -qiE 'does not exist|unable to open config file|Is there a repository at the following location' "$errors"; then
+            cat "$errors" >&2
+            offsite_failed "the repository cannot be opened: $(grep -m 1 -i 'fatal' "$errors" || head -n 1 "$errors")"
+            return 1
+        fi
+        if offsite_proven; then
+            # An unmounted share or an emptied bucket: a new repository in its place would hide the loss.
+            offsite_failed "the repository this stack used before is gone (restic: $(grep -m 1 -i 'fatal' "$errors" || head -n 1 "$errors")); it is not created again"
+            return 1
+        fi
+        log "initialising the off-site repository"
+        "$RESTIC" init >/dev/null 2>"$errors" || {
+            cat "$errors" >&2
+            offsite_failed "the repository cannot be created: $(grep -m 1 -i 'fatal' "$errors" || head -n 1 "$errors")"
+            return 1
+        }
+    fi
+    offsite_identity >"$STATE_DIR/offsite-proven"
+}
+
+# One snapshot per backup: its dump and files archive, a manifest and the secret key, under one fixed folder name,
+# so that every snapshot has the same layout.
+offsite_push_one() {
+    name=$1
+    label=${name#*Z-}
+    case "$label" in
+    daily | retry) tag=daily ;;
+    pre-upgrade-*) tag=pre-upgrade ;;
+    *) tag=manual ;;
+    esac
+    rm -rf "$STAGING"
+    mkdir -p "$STAGING"
+    found=""
+    for file in "$BACKUP_DIR/authentik-db-$name.dump" "$BACKUP_DIR/authentik-files-$name.tar.gz"; do
+        if [ -e "$file" ]; then
+            ln "$file" "$STAGING/" 2>/dev/null || cp -p "$file" "$STAGING/"
+            found=yes
+        fi
+    done
+    if [ -z "$found" ]; then
+        log "backup $name is gone locally; nothing to push"
+        rm -rf "$STAGING"
+        return 0
+    fi
+    printf '{"stack":"%s","backup":"%s","authentikVersion":"%s","postgresImage":"%s","pushedAt":"%s"}\n' \
+        "${STACK_NAME:-}" "$name" "${AUTHENTIK_VERSION:-}" "${POSTGRES_IMAGE:-}" "$(date -u +%Y-%m-%dT%H:%M:%SZ)" >"$STAGING/manifest.json"
+    if [ -n "${AUTHENTIK_SECRET_KEY:-}" ]; then
+        (umask 077 && printf '%s\n' "$AUTHENTIK_SECRET_KEY" >"$STAGING/authentik-secret-key")
+    fi
+    log "pushing $name off-site"
+    if [ -n "${RESTIC_TIME:-}" ]; then
+        "$RESTIC" backup --quiet --host "$RESTIC_HOST" --tag authentik-sso --tag "$tag" --tag "backup=$name" --time "$RESTIC_TIME" "$STAGING" >/dev/null || return 1
+    else
+        "$RESTIC" backup --quiet --host "$RESTIC_HOST" --tag authentik-sso --tag "$tag" --tag "backup=$name" "$STAGING" >/dev/null || return 1
+    fi
+    rm -rf "$STAGING"
+}
+
+offsite_push() {
+    [ -n "$offsite" ] || return 0
+    mkdir -p "$STATE_DIR" "$PENDING_DIR"
+    # One push at a time: the schedule, its hourly retries and a push by hand share the staging folder. (startup
+    # removes a lock that a killed container left.)
+    lock="$STATE_DIR/offsite.lock"
+    if ! mkdir "$lock" 2>/dev/null; then
+        log "another off-site push is running (or $lock was left behind)"
+        return 1
+    fi
+    trap 'rm -rf "$lock" "$STAGING"' EXIT INT TERM
+    pushed=0
+    offsite_push_locked || pushed=$?
+    rm -rf "$lock"
+    trap - EXIT INT TERM
+    return "$pushed"
+}
+
+offsite_push_locked() {
+    offsite_init || return 1
+    for marker in "$PENDING_DIR"/*; do
+        [ -e "$marker" ] || continue
+        name=$(basename "$marker")
+        offsite_push_one "$name" || { offsite_failed "pushing $name failed; it stays queued"; return 1; }
+        rm -f "$marker"
+    done
+    # The daily snapshots follow the keep policy; pre-upgrade and hand-labelled ones are kept.
+    "$RESTIC" forget --quiet --host "$RESTIC_HOST" --tag daily --keep-daily "$KEEP_DAILY" --keep-weekly "$KEEP_WEEKLY" --keep-monthly "$KEEP_MONTHLY" --prune >/dev/null ||
+        { offsite_failed "restic forget --prune failed"; return 1; }
+    today=$(date -u +%Y-%m-%d)
+    if [ "$(date -u +%A | tr '[:upper:]' '[:lower:]')" = "$CHECK_DAY" ] && [ "$(cat "$STATE_DIR/offsite-last-check" 2>/dev/null || true)" != "$today" ]; then
+        # A fifth of the data each week: all of it over five weeks.
+        subset=$(( ($(date -u +%j | sed 's/^0*//') / 7) % 5 + 1 ))
+        log "weekly off-site check, reading data subset $subset/5"
+        "$RESTIC" check --read-data-subset "$subset/5" >/dev/null || { offsite_failed "restic check found a problem in the repository"; return 1; }
+        echo "$today" >"$STATE_DIR/offsite-last-check"
+    fi
+    date -u +%s >"$STATE_DIR/offsite-last-success"
+    rm -f "$STATE_DIR/offsite-last-failure" "$STATE_DIR/offsite-last-error"
+    log "off-site copy done"
+}
+
+offsite_pending() {
+    for marker in "$PENDING_DIR"/*; do
+        [ -e "$marker" ] && return 0
+    done
+    return 1
+}
+
+# The off-site state the health check and `ready` judge: a configuration that never worked is an error at once,
+# an outage only once no copy has succeeded for MAX_AGE_SECONDS.
+offsite_problem() {
+    [ -n "$offsite" ] || return 1
+    if [ -f "$STATE_DIR/offsite-last-failure" ] && ! offsite_proven; then
+        echo "the off-site repository cannot be used: $(cat "$STATE_DIR/offsite-last-error" 2>/dev/null || echo 'see the container log')"
+        return 0
+    fi
+    now=$(date -u +%s)
+    last=$(cat "$STATE_DIR/offsite-last-success" 2>/dev/null || echo 0)
+    started=$(cat "$STARTED_MARKER" 2>/dev/null || echo "$now")
+    if [ $((now - last)) -gt "$MAX_AGE_SECONDS" ] && [ $((now - started)) -gt "$MAX_AGE_SECONDS" ]; then
+        echo "no off-site copy in the last $MAX_AGE_SECONDS seconds: $(cat "$STATE_DIR/offsite-last-error" 2>/dev/null || echo 'none was due')"
+        return 0
+    fi
+    return 1
+}
+
+offsite_check() {
+    [ -n "$offsite" ] || fail "off-site backups are not configured"
+    "$RESTIC" check --read-data || { offsite_failed "restic check found a problem in the repository"; exit 1; }
+}
+
+offsite_fetch() {
+    [ -n "$offsite" ] || fail "off-site backups are not configured (backup.offsite)"
+    snapshot=${1:-latest}
+    target="$BACKUP_DIR/offsite-restore"
+    rm -rf "$target"
+    mkdir -p "$target"
+    log "restoring off-site snapshot $snapshot into $target"
+    if [ "$snapshot" = latest ]; then
+        "$RESTIC" restore latest --host "$RESTIC_HOST" --target "$target" >&2 || fail "restic could not restore the latest snapshot of $RESTIC_HOST"
+    else
+        "$RESTIC" restore "$snapshot" --target "$target" >&2 || fail "restic could not restore snapshot $snapshot"
+    fi
+    dump=$(find "$target" -type f -name 'authentik-db-*.dump' | head -n 1)
+    archive=$(find "$target" -type f -name 'authentik-files-*.tar.gz' | head -n 1)
+    [ -n "$dump" ] || fail "snapshot $snapshot holds no database dump"
+    pg_restore --list "$dump" >/dev/null || fail "the dump in snapshot $snapshot is unreadable"
+    if [ -n "$archive" ]; then
+        gzip -t "$archive" || fail "the files archive in snapshot $snapshot is corrupt"
+    fi
+    echo "dump=${dump#"$BACKUP_DIR"/}"
+    [ -z "$archive" ] || echo "archive=${archive#"$BACKUP_DIR"/}"
+    manifest=$(find "$target" -type f -name manifest.json | head -n 1)
+    [ -z "$manifest" ] || echo "manifest=${manifest#"$BACKUP_DIR"/}"
+    key=$(find "$target" -type f -name authentik-secret-key | head -n 1)
+    [ -z "$key" ] || echo "secretKey=${key#"$BACKUP_DIR"/}"
 }
 
 prune() {
@@ -116,6 +334,10 @@ health() {
         echo "no successful backup in the last $MAX_AGE_SECONDS seconds"
         exit 1
     fi
+    if problem=$(offsite_problem); then
+        echo "$problem"
+        exit 1
+    fi
     echo "ok"
 }
 
@@ -137,6 +359,11 @@ ready() {
     [ -f "$STARTED_MARKER" ] || { echo "still starting (taking the pre-upgrade dump if one is due)"; exit 1; }
     recorded=$(cat "$STATE_DIR/authentik-version" 2>/dev/null || true)
     [ "$recorded" = "$wanted" ] || { echo "started for authentik ${recorded:-(none)}, not $wanted"; exit 1; }
+    if [ -f "$STATE_DIR/offsite-last-failure" ] && problem=$(offsite_problem); then
+        # Waiting would not help: the deployment stops here with the reason (exit code 2 is "never" to the gate).
+        echo "$problem"
+        exit 2
+    fi
     echo "ready for authentik $wanted"
 }
 
@@ -148,6 +375,7 @@ startup() {
     rm -f "$STARTED_MARKER"
     # A run killed before its trap could clean up (SIGKILL, a host crash) leaves its partial files behind.
     rm -f "$BACKUP_DIR"/.partial-*
+    rm -rf "$STATE_DIR/offsite.lock" "$STAGING"
     pre_upgrade_dump
     if [ -f "$STATE_DIR/last-failure" ]; then
         if [ "$BACKUP_TIME" = off ]; then
@@ -159,6 +387,15 @@ startup() {
             (run_backup retry) || log "the retry failed too; the health check reports it until a backup succeeds"
         fi
     fi
+    if [ -n "$offsite" ]; then
+        # Opens (or creates) the repository now, so that wrong credentials stop this deployment instead of the
+        # first night's copy; and pushes what an earlier failure left queued.
+        if offsite_pending; then
+            (offsite_push) || log "the off-site copy failed; retrying every hour"
+        else
+            (mkdir -p "$STATE_DIR" && offsite_init) || log "the off-site repository cannot be used yet"
+        fi
+    fi
     date -u +%s >"$STARTED_MARKER"
 }
 
@@ -166,11 +403,18 @@ loop() {
     startup
     log "daily backup at $BACKUP_TIME (UTC), keeping $RETENTION_DAYS days in $BACKUP_DIR"
     last_day=""
+    last_retry=$(date -u +%s)
     while true; do
         if [ "$(date -u +%H:%M)" = "$BACKUP_TIME" ] && [ "$(date -u +%Y-%m-%d)" != "$last_day" ]; then
             last_day=$(date -u +%Y-%m-%d)
             # A failed run is logged and marked for the health check; the schedule goes on.
             (run_backup daily) || true
+        elif [ -n "$offsite" ] && [ $(($(date -u +%s) - last_retry)) -ge "$OFFSITE_RETRY_SECONDS" ]; then
+            last_retry=$(date -u +%s)
+            # An outage of the off-site store: what it missed goes up within the hour after it is back.
+            if offsite_pending; then
+                (offsite_push) || true
+            fi
         fi
         sleep 20
     done
@@ -242,8 +486,12 @@ health) health ;;
 ready) ready "$@" ;;
 restore-db) restore_db "$@" ;;
 restore-files) restore_files "$@" ;;
+offsite-push) offsite_push ;;
+offsite-check) offsite_check ;;
+offsite-snapshots) [ -n "$offsite" ] || fail "off-site backups are not configured"; "$RESTIC" snapshots --host "$RESTIC_HOST" ;;
+offsite-fetch) offsite_fetch "$@" ;;
 *)
-    echo "usage: authentik-backup run [LABEL] | startup | loop | prune | health | ready VERSION | restore-db FILE | restore-files FILE" >&2
+    echo "usage: authentik-backup run [LABEL] | startup | loop | prune | health | ready VERSION | restore-db FILE | restore-files FILE | offsite-push | offsite-check | offsite-snapshots | offsite-fetch [SNAPSHOT]" >&2
     exit 2
     ;;
 esac

@@ -7,7 +7,11 @@
 #   DOCKER_HOST=ssh://authentik@<vm address> scripts/restore.sh ...
 #
 # usage: scripts/restore.sh [--prefix NAME] [--yes] [--no-start] DB_DUMP FILES_ARCHIVE
+#        scripts/restore.sh [--prefix NAME] [--yes] [--no-start] --from-offsite SNAPSHOT
 #   DB_DUMP, FILES_ARCHIVE  file names in the backup folder, e.g. authentik-db-20261126T030000Z-daily.dump
+#   --from-offsite SNAPSHOT an off-site snapshot (restic id, or latest: this stack's newest), fetched into the
+#                           backup folder first (backup.offsite; `docker exec NAME-backup authentik-backup
+#                           offsite-snapshots` lists them)
 #   --prefix NAME           the stack's docker.namePrefix (default: authentik)
 #   --yes                   do not ask for confirmation
 #   --no-start              leave server and worker stopped: for a rollback, whose older version `pulumi up` then
@@ -19,31 +23,52 @@ set -euo pipefail
 prefix=authentik
 assume_yes=false
 start_after=true
+from_offsite=""
 positional=()
 while [ $# -gt 0 ]; do
     case "$1" in
     --prefix) prefix=${2:?--prefix needs a value}; shift 2 ;;
     --yes) assume_yes=true; shift ;;
     --no-start) start_after=false; shift ;;
+    --from-offsite) from_offsite=${2:?--from-offsite needs a snapshot id, or latest}; shift 2 ;;
     -h | --help) sed -n '2,20p' "$0"; exit 0 ;;
     -*) echo "unknown option $1" >&2; exit 2 ;;
     *) positional+=("$1"); shift ;;
     esac
 done
-if [ ${#positional[@]} -ne 2 ]; then
-    echo "usage: $0 [--prefix NAME] [--yes] [--no-start] DB_DUMP FILES_ARCHIVE" >&2
+expected=2
+[ -z "$from_offsite" ] || expected=0
+if [ ${#positional[@]} -ne "$expected" ]; then
+    echo "usage: $0 [--prefix NAME] [--yes] [--no-start] DB_DUMP FILES_ARCHIVE | --from-offsite SNAPSHOT" >&2
     exit 2
 fi
-dump=$(basename "${positional[0]}")
-archive=$(basename "${positional[1]}")
-case "$dump" in authentik-db-*.dump) ;; *) echo "$dump is not a database dump (authentik-db-*.dump)" >&2; exit 2 ;; esac
-case "$archive" in authentik-files-*.tar.gz) ;; *) echo "$archive is not a files archive (authentik-files-*.tar.gz)" >&2; exit 2 ;; esac
 
 backup="$prefix-backup"
 server="$prefix-server"
 worker="$prefix-worker"
 
 step() { printf '\n== %s\n' "$*"; }
+
+manifest=""
+if [ -n "$from_offsite" ]; then
+    step "fetching off-site snapshot $from_offsite into $backup:/backups/offsite-restore (nothing is changed yet)"
+    fetched=$(docker exec "$backup" authentik-backup offsite-fetch "$from_offsite") || { echo "could not fetch snapshot $from_offsite; nothing was changed" >&2; exit 1; }
+    # Paths inside the backup folder, as the backup container printed them.
+    dump=$(sed -n 's/^dump=//p' <<<"$fetched")
+    archive=$(sed -n 's/^archive=//p' <<<"$fetched")
+    manifest=$(sed -n 's/^manifest=//p' <<<"$fetched")
+    if [ -z "$archive" ]; then
+        echo "snapshot $from_offsite holds no files archive; nothing was changed" >&2
+        exit 1
+    fi
+else
+    dump=$(basename "${positional[0]}")
+    archive=$(basename "${positional[1]}")
+fi
+case "$dump" in *..*) echo "$dump leaves the backup folder" >&2; exit 2 ;; esac
+case "$archive" in *..*) echo "$archive leaves the backup folder" >&2; exit 2 ;; esac
+case "$(basename "$dump")" in authentik-db-*.dump) ;; *) echo "$dump is not a database dump (authentik-db-*.dump)" >&2; exit 2 ;; esac
+case "$(basename "$archive")" in authentik-files-*.tar.gz) ;; *) echo "$archive is not a files archive (authentik-files-*.tar.gz)" >&2; exit 2 ;; esac
 
 step "checking the backup container $backup"
 docker exec "$backup" test -r "/backups/$dump" || { echo "/backups/$dump not found in $backup" >&2; exit 1; }
@@ -66,6 +91,9 @@ fi
 echo "This replaces authentik's database and files with:"
 echo "  database: $dump"
 echo "  files:    $archive"
+if [ -n "$manifest" ]; then
+    echo "  taken by: $(docker exec "$backup" cat "/backups/$manifest")"
+fi
 echo "Users are logged out while $server and $worker are stopped."
 if [ "$assume_yes" != true ]; then
     read -r -p "Type 'restore' to go on: " answer

@@ -10,25 +10,10 @@ import * as os from "os";
 import * as path from "path";
 import { REPO_ROOT } from "./harness";
 import { TestPostgres, findPostgresBinDir, startPostgres } from "./postgres";
+import { backupShells, shellPath } from "./shells";
 import { describeWithTool, hasCommand } from "./tools";
 
 const SCRIPT = path.join(REPO_ROOT, "scripts", "authentik-backup.sh");
-const BUSYBOX_APPLETS = ["find", "tar", "gzip", "date", "ls", "grep", "sort", "tail", "basename", "rm", "mv", "mkdir", "cat", "sleep", "printf", "mktemp", "cp"];
-
-interface Shell {
-    name: string;
-    command: string[];
-    pathPrefix?: string;
-}
-
-function busyboxShell(): Shell {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "busybox-applets-"));
-    for (const applet of BUSYBOX_APPLETS) {
-        fs.symlinkSync("/bin/busybox", path.join(dir, applet));
-    }
-    return { name: "busybox sh and applets (as in Alpine)", command: ["busybox", "sh"], pathPrefix: dir };
-}
-
 const available = findPostgresBinDir() !== undefined && hasCommand("pg_dump") && hasCommand("pg_restore");
 
 describeWithTool(
@@ -44,12 +29,7 @@ describeWithTool(
         const psql = (sql: string, env: Record<string, string> = pg.env) =>
             execFileSync(path.join(pg.binDir, "psql"), ["-v", "ON_ERROR_STOP=1", "-qAt", "-c", sql], { env: { ...process.env, ...env, PGOPTIONS: "-c client_min_messages=warning" }, encoding: "utf8" });
 
-        const shells: Shell[] = [{ name: "dash and GNU tools", command: ["sh"] }];
-        if (hasCommand("busybox") || process.env.CI === "true") {
-            shells.push(busyboxShell());
-        }
-
-        describe.each(shells)("$name", (shell) => {
+        describe.each(backupShells())("$name", (shell) => {
             let root: string;
             let backupDir: string;
             let filesRoot: string;
@@ -79,7 +59,7 @@ describeWithTool(
             afterEach(() => fs.rmSync(root, { recursive: true, force: true }));
 
             function backup(args: string[], env: Record<string, string> = {}) {
-                const pathVar = [shell.pathPrefix, process.env.PATH].filter(Boolean).join(":");
+                const pathVar = shellPath(shell);
                 const [binary, ...shellArgs] = shell.command as [string, ...string[]];
                 return spawnSync(binary, [...shellArgs, SCRIPT, ...args], {
                     encoding: "utf8",
@@ -195,7 +175,7 @@ describeWithTool(
                 // A pg_dump that writes half an archive and still exits 0.
                 const fakeBin = fs.mkdtempSync(path.join(os.tmpdir(), "fake-pg-dump-"));
                 fs.writeFileSync(path.join(fakeBin, "pg_dump"), '#!/bin/sh\nfor a in "$@"; do case "$a" in --file=*) printf "PGDMP\\001\\016" > "${a#--file=}";; esac; done\nexit 0\n', { mode: 0o755 });
-                const pathVar = [shell.pathPrefix, fakeBin, process.env.PATH].filter(Boolean).join(":");
+                const pathVar = shellPath(shell, fakeBin);
                 const result = backup(["run"], { PATH: pathVar });
                 expect(result.status).not.toBe(0);
                 expect(result.stderr).toContain("the new dump is unreadable");

@@ -2,7 +2,7 @@
  * Config validation: every rule stops the real program with a message naming the key, the value and what is
  * allowed, before a single resource is registered.
  */
-import { ConfigError, DEFAULT_AUTHENTIK_VERSION, configWarnings, parseStackConfig } from "../lib/config";
+import { ConfigError, DEFAULT_AUTHENTIK_VERSION, configWarnings, parseStackConfig, plainTextSecrets } from "../lib/config";
 import { lastRun, loadStackFile, runProgram, withOverrides } from "./harness";
 
 const local = loadStackFile("local");
@@ -28,7 +28,65 @@ interface Case {
     expected: string[];
 }
 
+const localBackup = local.config["authentik-sso:backup"] as Record<string, unknown>;
+const offsite = (settings: Record<string, unknown>) => ({ backup: { ...localBackup, offsite: { repository: "s3:s3.eu-central-1.amazonaws.com/bucket/authentik", ...settings } } });
+
 const cases: Case[] = [
+    {
+        rule: "an off-site repository needs a scheme restic knows, or an absolute path",
+        overrides: offsite({ repository: "ftp://nas.lan/backups" }),
+        expected: ["authentik-sso:backup.offsite.repository", '"ftp://nas.lan/backups"', "scheme ftp:", "s3:, b2:, sftp:, rest:, azure:, gs:"],
+    },
+    {
+        rule: "an off-site repository may not be a relative path",
+        overrides: offsite({ repository: "backups/restic" }),
+        expected: ["authentik-sso:backup.offsite.repository", '"backups/restic"', "relative path or has no scheme"],
+    },
+    {
+        rule: "an off-site path repository may not climb out with ..",
+        overrides: offsite({ repository: "/mnt/nas/../etc" }),
+        expected: ["authentik-sso:backup.offsite.repository", "without .."],
+    },
+    {
+        rule: "a repository URL's password is not echoed",
+        overrides: offsite({ repository: "rsync://user:s3cr3t-in-url@nas.lan/backups" }),
+        expected: ["authentik-sso:backup.offsite.repository", '"rsync://[secret]@nas.lan/backups"', "scheme rsync:"],
+    },
+    {
+        rule: "off-site credentials are environment variable names",
+        overrides: offsite({ env: { "aws-key": "x" } }),
+        expected: ["authentik-sso:backup.offsite.env.aws-key", 'the name "aws-key" must be an environment variable name such as AWS_ACCESS_KEY_ID'],
+    },
+    {
+        rule: "the off-site keep policy keeps at least one of each",
+        overrides: offsite({ keep: { daily: 0 } }),
+        expected: ["authentik-sso:backup.offsite.keep.daily", "got 0", ">=1"],
+    },
+    {
+        rule: "the weekly check day is a weekday",
+        overrides: offsite({ checkDay: "sun" }),
+        expected: ["authentik-sso:backup.offsite.checkDay", '"sun"', "sunday"],
+    },
+    {
+        rule: "a path repository is not the local backup folder",
+        overrides: { backup: { ...localBackup, offsite: { repository: `${String(localBackup.hostPath)}/restic` } } },
+        expected: ["authentik-sso:backup.offsite.repository", "must lie outside backup.hostPath (/tmp/authentik-backups)"],
+    },
+    {
+        rule: "off-site copies follow the daily backup",
+        overrides: { backup: { ...localBackup, enabled: false, offsite: { repository: "/mnt/nas/restic" } } },
+        expected: ["authentik-sso:backup.enabled", "got false", "must be true with backup.offsite"],
+    },
+    {
+        rule: "an off-site password is long enough, and not echoed",
+        overrides: offsite({ password: "short-pass" }),
+        expected: ["authentik-sso:backup.offsite.password", "[secret]", "at least 16 characters"],
+    },
+    {
+        rule: "a recovered secret key is as long as authentik requires, and not echoed",
+        overrides: { authentik: { ...localAuthentik, secretKey: "too-short-key" } },
+        expected: ["authentik-sso:authentik.secretKey", "[secret]", "at least 50 characters"],
+    },
     { rule: "domain is required", overrides: { domain: undefined }, expected: ["authentik-sso:domain", "got nothing", "is required (string)"] },
     { rule: "domain must be a DNS name", overrides: { domain: "Auth Example" }, expected: ["authentik-sso:domain", '"Auth Example"', "lower-case DNS name"] },
     {
@@ -154,7 +212,7 @@ const cases: Case[] = [
     {
         rule: "proxmox memory must hold the containers and the OS",
         overrides: { docker: { ...remoteDocker, memoryMb: 1800 }, proxmox: validProxmox },
-        expected: ["authentik-sso:proxmox.memoryMb", "got 2048", "1536 MB for containers", "at least 2312"],
+        expected: ["authentik-sso:proxmox.memoryMb", "got 2048", "1600 MB for containers", "at least 2248"],
     },
     {
         rule: "the VM address must be in its gateway's network",
@@ -382,7 +440,7 @@ describe("config validation stops the program before any resource exists", () =>
         const config = parseStackConfig({ domain: "auth.example.com", authentik: { bootstrapEmail: "a@example.com" } });
         expect(config.authentik.version).toBe(DEFAULT_AUTHENTIK_VERSION);
         expect(config.docker.host).toBeUndefined();
-        expect(config.docker).toMatchObject({ subnet: "10.213.53.0/24", memoryMb: 1536, namePrefix: "authentik" });
+        expect(config.docker).toMatchObject({ subnet: "10.213.53.0/24", memoryMb: 1600, namePrefix: "authentik" });
         expect(config.docker.memoryLimitsMb).toEqual({ postgresql: 256, redis: 64, server: 704, worker: 448, cloudflared: 64, backup: 64 });
         const older = parseStackConfig({ domain: "auth.example.com", authentik: { bootstrapEmail: "a@example.com", version: "2025.6.4" } });
         expect(older.docker.memoryLimitsMb).toMatchObject({ server: 576, worker: 512 });
@@ -390,6 +448,63 @@ describe("config validation stops the program before any resource exists", () =>
         expect(given.docker.memoryLimitsMb).toMatchObject({ server: 1500, worker: 448 });
         expect(config.protect).toEqual({ vm: false, database: false, secretKey: false });
         expect(config.backup).toEqual({ enabled: true, time: "03:00", retentionDays: 7, hostPath: "/var/backups/authentik" });
+        const withOffsite = parseStackConfig({ domain: "auth.example.com", authentik: { bootstrapEmail: "a@example.com" }, backup: { offsite: { repository: "b2:bucket:authentik" } } });
+        expect(withOffsite.backup.offsite).toEqual({ repository: "b2:bucket:authentik", env: {}, keep: { daily: 7, weekly: 4, monthly: 6 }, checkDay: "sunday" });
+        // restic runs in the backup container: it gets more memory.
+        expect(withOffsite.docker.memoryLimitsMb.backup).toBe(128);
+    });
+});
+
+describe("secrets inside structured settings must be secrets in the stack", () => {
+    const s3 = { repository: "s3:s3.amazonaws.com/bucket", env: { AWS_ACCESS_KEY_ID: "AKIA-plain-id", AWS_SECRET_ACCESS_KEY: "plain-secret-access-key" }, password: "a-repository-password" };
+
+    test("values in the stack file that are not secure: are named, never shown", () => {
+        const stackFile = [
+            "config:",
+            "  authentik-sso:backup:",
+            "    offsite:",
+            "      repository: s3:s3.amazonaws.com/bucket",
+            "      env:",
+            "        AWS_ACCESS_KEY_ID: AKIA-plain-id",
+            "        AWS_SECRET_ACCESS_KEY:",
+            "          secure: v1:abc",
+            "      password: a-repository-password",
+            "  authentik-sso:authentik:",
+            "    secretKey:",
+            "      secure: v1:def",
+        ].join("\n");
+        expect(plainTextSecrets({ backup: { offsite: s3 }, authentik: { secretKey: "k".repeat(50) } }, stackFile, () => true)).toEqual([
+            "authentik-sso:backup.offsite.env.AWS_ACCESS_KEY_ID",
+            "authentik-sso:backup.offsite.password",
+        ]);
+    });
+
+    test("a key Pulumi does not hold as a secret has every secret value under it named", () => {
+        expect(plainTextSecrets({ backup: { offsite: s3 }, authentik: { secretKey: "k".repeat(50) } }, undefined, (key) => key !== "backup")).toEqual([
+            "authentik-sso:backup.offsite.env.AWS_ACCESS_KEY_ID",
+            "authentik-sso:backup.offsite.env.AWS_SECRET_ACCESS_KEY",
+            "authentik-sso:backup.offsite.password",
+        ]);
+        expect(plainTextSecrets({ backup: { offsite: s3 } }, undefined, () => undefined)).toEqual([]);
+    });
+
+    test("the program stops before any resource, naming the keys and the command that fixes them, without the values", async () => {
+        const config = withOverrides(local, { backup: { ...localBackup, offsite: s3 } });
+        await expect(runProgram({ stack: "local", config })).rejects.toThrow(ConfigError);
+        expect(lastRun.resources).toEqual([]);
+        let message = "";
+        try {
+            await runProgram({ stack: "local", config });
+        } catch (caught) {
+            message = (caught as Error).message;
+        }
+        expect(message).toContain("authentik-sso:backup.offsite.env.AWS_SECRET_ACCESS_KEY: is plain text in the stack; it must be a secret: pulumi config set --secret --path");
+        for (const value of [s3.env.AWS_ACCESS_KEY_ID, s3.env.AWS_SECRET_ACCESS_KEY, s3.password]) {
+            expect(message).not.toContain(value);
+        }
+        // The same settings held as a secret: the program runs.
+        const secret = withOverrides(local, { backup: { ...localBackup, offsite: s3 } }, { keys: ["authentik-sso:backup"] });
+        await expect(runProgram({ stack: "local", config: secret })).resolves.toBeDefined();
     });
 });
 
@@ -407,5 +522,12 @@ describe("warnings for settings that work but may collide", () => {
 
     test.each(["10.213.53.0/24", "172.16.0.0/24", "172.16.255.0/24", "10.0.0.0/16"])("%s does not", (subnet) => {
         expect(configWarnings(withSubnet(subnet))).toEqual([]);
+    });
+
+    test("a path repository is off-site only when it is a mount of other storage", () => {
+        const withRepository = (repository: string) =>
+            configWarnings(parseStackConfig({ domain: "auth.example.com", authentik: { bootstrapEmail: "a@example.com" }, backup: { offsite: { repository } } }));
+        expect(withRepository("/mnt/nas/restic")).toEqual([expect.stringContaining("authentik-sso:backup.offsite.repository: /mnt/nas/restic is a path on the Docker host")]);
+        expect(withRepository("sftp:backup@nas.lan:/srv/restic")).toEqual([]);
     });
 });

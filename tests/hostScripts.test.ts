@@ -54,6 +54,7 @@ function fakeDocker(fake: FakeDocker): { bin: string; calls: () => string[] } {
         '"exec "*)',
         nth("extra", (fake.extra ?? [0]).map(String)),
         '    [ "$last" = 0 ] && { echo "ready for authentik 2026.8.3"; exit 0; }',
+        '    [ "$last" = 2 ] && { echo "the off-site repository cannot be used: wrong password"; exit 2; }',
         '    echo "started for authentik 2026.5.6, not 2026.8.3"; exit 1 ;;',
         '"volume inspect" | "network inspect")',
         '    case "$5" in',
@@ -127,6 +128,14 @@ describe("the health gate", () => {
         const result = run(healthGateScript({ container: "authentik-backup", timeoutSeconds: 0, alsoRequire: "docker exec authentik-backup true" }), docker.bin);
         expect(result.status).toBe(1);
         expect(result.stderr).toContain("authentik-backup is not ready after 0 s: healthy, but: started for authentik 2026.5.6, not 2026.8.3");
+    });
+
+    test("an extra requirement that answers 2 (never) stops the wait at once, healthy or not", () => {
+        const docker = fakeDocker({ health: ["starting"], extra: [1, 2] });
+        const result = run(healthGateScript({ container: "authentik-backup", timeoutSeconds: 900, alsoRequire: "docker exec authentik-backup ready", pollSeconds: 0 }), docker.bin);
+        expect(result.status).toBe(1);
+        expect(result.stderr).toBe("authentik-backup: the off-site repository cannot be used: wrong password\n");
+        expect(docker.calls().filter((call) => call.startsWith("exec"))).toHaveLength(2);
     });
 });
 

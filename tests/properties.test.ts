@@ -43,8 +43,22 @@ function touched(before: ProgramRun, after: ProgramRun): string[] {
 }
 
 
-describe.each(STACKS)("stack %s", (stack) => {
-    const config = loadStackFile(stack);
+/** dev with off-site backups (a stack file cannot hold their credentials: they are `secure:`). */
+const DEV_WITH_OFFSITE = withOverrides(
+    loadStackFile("dev"),
+    {
+        backup: {
+            ...(loadStackFile("dev").config["authentik-sso:backup"] as Record<string, unknown>),
+            offsite: { repository: "b2:example-bucket:authentik", env: { B2_ACCOUNT_ID: "b2-account-id-0001", B2_ACCOUNT_KEY: "b2-account-key-secret-0001" } },
+        },
+    },
+    { keys: ["authentik-sso:backup"], values: ["b2-account-id-0001", "b2-account-key-secret-0001"] },
+);
+
+/** The stack files, and dev with off-site backups. */
+const VARIANTS: [string, string, StackConfigInput][] = [...STACKS.map((stack): [string, string, StackConfigInput] => [stack, stack, loadStackFile(stack)]), ["dev with backup.offsite", "dev", DEV_WITH_OFFSITE]];
+
+describe.each(VARIANTS)("stack %s", (_name, stack, config) => {
     let run: ProgramRun;
     beforeAll(async () => {
         run = await runProgram({ stack, config });
@@ -53,7 +67,9 @@ describe.each(STACKS)("stack %s", (stack) => {
     test("passes config validation and registers the full resource set", () => {
         const containers = ofType(run, CONTAINER).map((container) => container.name);
         expect(containers).toEqual(expect.arrayContaining(["authentik-postgresql", "authentik-server", "authentik-worker", "backup-container"]));
-        expect(ofType(run, "random:index/randomPassword:RandomPassword")).toHaveLength(4);
+        const offsite = (config.config["authentik-sso:backup"] as { offsite?: unknown } | undefined)?.offsite !== undefined;
+        // Postgres password, secret key, bootstrap password and token; and the off-site repository's password.
+        expect(ofType(run, "random:index/randomPassword:RandomPassword")).toHaveLength(offsite ? 5 : 4);
         expect(ofType(run, "docker:index/network:Network")).toHaveLength(1);
         const hasVm = config.config["authentik-sso:proxmox"] !== undefined;
         const hasTunnel = config.config["authentik-sso:cloudflare"] !== undefined;
@@ -159,6 +175,7 @@ describe("blast radius of single-setting changes: what one pulumi up replaces or
         "`smtp.host`": { stack: "dev", before: withOverrides(dev, { smtp }), after: withOverrides(dev, { smtp: { ...smtp, host: "mail.example.net" } }) },
         "`domain` (also seeds authentik's base URL)": { stack: "dev", before: dev, after: withOverrides(dev, { domain: "sso-dev.example.com" }) },
         "`backup.retentionDays`": { stack: "dev", before: dev, after: withOverrides(dev, { backup: { ...(dev.config["authentik-sso:backup"] as object), retentionDays: 14 } }) },
+        "`backup.offsite` set": { stack: "dev", before: dev, after: DEV_WITH_OFFSITE },
         "`docker.memoryLimitsMb.server` (prod)": {
             stack: "prod",
             before: prod,

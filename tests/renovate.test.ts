@@ -134,7 +134,7 @@ describe("the custom managers find every pinned value, and nothing else", () => 
     });
 
     test("the default images in the code", () => {
-        const found = extract(manager("the default images (PostgreSQL, Redis, cloudflared)"), realFiles);
+        const found = extract(manager("the default images (PostgreSQL, Redis, cloudflared, restic)"), realFiles);
         expect(found.map((item) => `${item.depName}:${item.currentValue}`).sort()).toEqual(Object.values(DEFAULT_IMAGES).sort());
     });
 
@@ -169,7 +169,7 @@ describe("the custom managers find every pinned value, and nothing else", () => 
     test("file patterns match only what they should", () => {
         const matched = (description: string) => Object.keys(realFiles).filter((file) => manager(description).managerFilePatterns.map(slashRegExp).some((pattern) => pattern.test(file)));
         expect(matched("authentik.version in the stack files").sort()).toEqual(stackNames().map((stack) => `Pulumi.${stack}.yaml`).sort());
-        expect(matched("the default images (PostgreSQL, Redis, cloudflared)")).toEqual(["lib/config.ts"]);
+        expect(matched("the default images (PostgreSQL, Redis, cloudflared, restic)")).toEqual(["lib/config.ts"]);
     });
 
     test("the patterns use nothing RE2 lacks (Renovate's regex engine): no lookaround, no backreference", () => {

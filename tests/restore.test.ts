@@ -25,9 +25,17 @@ case "$1 $2" in
     esac ;;
   "exec sso-backup")
     case "$3" in
-      cat) echo "# backup script" ;;
+      cat) [ "$4" = /usr/local/bin/authentik-backup ] && echo "# backup script" || echo '{"authentikVersion":"2026.8.3"}' ;;
       test) [ "$5" != "/backups/missing.dump" ] ;;
-      authentik-backup) if [ "$4" = restore-db ] && [ -n "\${FAIL_RESTORE_DB:-}" ]; then echo "FAILED: the restore failed; the database was left as it was" >&2; exit 1; fi ;;
+      authentik-backup)
+        if [ "$4" = restore-db ] && [ -n "\${FAIL_RESTORE_DB:-}" ]; then echo "FAILED: the restore failed; the database was left as it was" >&2; exit 1; fi
+        if [ "$4" = offsite-fetch ]; then
+          [ "$5" = "\${FAKE_SNAPSHOT:-latest}" ] || { echo "no snapshot $5" >&2; exit 1; }
+          printf '%s\n' "\${FAKE_FETCHED:-dump=offsite-restore/backups/.offsite-staging/${DUMP}
+archive=offsite-restore/backups/.offsite-staging/${ARCHIVE}
+manifest=offsite-restore/backups/.offsite-staging/manifest.json
+secretKey=offsite-restore/backups/.offsite-staging/authentik-secret-key}"
+        fi ;;
     esac ;;
   run*) cat > /dev/null ;;
 esac
@@ -108,6 +116,41 @@ describe("scripts/restore.sh", () => {
         expect(restore(["--yes", "notes.txt", ARCHIVE]).stderr).toContain("is not a database dump");
         expect(restore(["--yes", DUMP, "notes.txt"]).stderr).toContain("is not a files archive");
         expect(restore(["--yes", DUMP]).status).toBe(2);
+    });
+});
+
+describe("scripts/restore.sh --from-offsite", () => {
+    const STAGED = "offsite-restore/backups/.offsite-staging";
+
+    test("fetches the snapshot into the backup folder first, then restores what it holds in the same order", () => {
+        const { restore, calls } = setup();
+        const result = restore(["--prefix", "sso", "--yes", "--from-offsite", "latest"]);
+        expect(result.stderr).toBe("");
+        expect(result.status).toBe(0);
+        const log = calls();
+        const index = (prefix: string) => log.findIndex((line) => line.startsWith(prefix));
+        expect(index("exec sso-backup authentik-backup offsite-fetch latest")).toBeGreaterThan(-1);
+        expect(index("stop sso-server sso-worker")).toBeGreaterThan(index("exec sso-backup authentik-backup offsite-fetch"));
+        expect(log).toContain(`exec sso-backup authentik-backup restore-db /backups/${STAGED}/${DUMP}`);
+        expect(log.find((line) => line.startsWith("run "))).toMatch(new RegExp(`-s restore-files /backups/${STAGED.replace(/\./g, "\\.")}/${ARCHIVE.replace(/\./g, "\\.")}$`));
+        expect(result.stdout).toContain('taken by: {"authentikVersion":"2026.8.3"}');
+        expect(result.stdout).toContain("authentik is healthy again");
+    });
+
+    test("a snapshot that cannot be fetched changes nothing", () => {
+        const { restore, calls } = setup();
+        const result = restore(["--prefix", "sso", "--yes", "--from-offsite", "deadbeef"]);
+        expect(result.status).toBe(1);
+        expect(result.stderr).toContain("could not fetch snapshot deadbeef; nothing was changed");
+        expect(calls().filter((line) => line.startsWith("stop") || line.includes("restore-"))).toEqual([]);
+    });
+
+    test("a snapshot without a files archive, or with paths outside the backup folder, is refused before anything changes", () => {
+        const { restore, calls } = setup();
+        expect(restore(["--yes", "--prefix", "sso", "--from-offsite", "latest"], "", { FAKE_FETCHED: `dump=${STAGED}/${DUMP}` }).stderr).toContain("holds no files archive");
+        expect(restore(["--yes", "--prefix", "sso", "--from-offsite", "latest"], "", { FAKE_FETCHED: `dump=../etc/${DUMP}\narchive=${STAGED}/${ARCHIVE}` }).stderr).toContain("leaves the backup folder");
+        expect(calls().filter((line) => line.startsWith("stop"))).toEqual([]);
+        expect(restore(["--yes", "--from-offsite", "latest", DUMP]).status).toBe(2);
     });
 });
 

@@ -1,0 +1,310 @@
+/**
+ * Off-site copies: scripts/authentik-backup.sh with a real restic (Debian's) against a local repository and a real
+ * PostgreSQL: the first push creates the repository, the keep policy thins out daily snapshots only, a wrong
+ * password or a lost repository is reported and retried without losing local backups, a damaged repository is
+ * found, and a stack whose VM and local backups are gone comes back, row for row, from the repository alone.
+ */
+import { execFileSync, spawnSync } from "child_process";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { offsiteEnvFile } from "../lib/backupPlan";
+import { REPO_ROOT } from "./harness";
+import { TestPostgres, findPostgresBinDir, startPostgres } from "./postgres";
+import { useCheapKey } from "./resticKey";
+import { backupShells, shellPath } from "./shells";
+import { describeWithTool, hasCommand } from "./tools";
+
+const SCRIPT = path.join(REPO_ROOT, "scripts", "authentik-backup.sh");
+/** With a quote, a dollar and a backslash: the env file must carry it to restic unchanged. */
+const PASSWORD = `it's $HOME\\and "more" than 16`;
+const SECRET_KEY = "k".repeat(60);
+
+interface Snapshot {
+    short_id: string;
+    time: string;
+    tags: string[];
+    hostname: string;
+}
+
+const available = hasCommand("restic") && findPostgresBinDir() !== undefined && hasCommand("pg_dump");
+
+describeWithTool(
+    "restic",
+    "off-site copies with a real restic",
+    () => {
+        let pg: TestPostgres;
+        /** An empty repository with PASSWORD, cheap to open: each test starts from a copy. */
+        let template: string;
+        beforeAll(async () => {
+            pg = await startPostgres();
+            template = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "restic-template-")), "repository");
+            execFileSync("restic", ["init", "--quiet"], { env: { ...process.env, RESTIC_REPOSITORY: template, RESTIC_PASSWORD: PASSWORD } });
+            useCheapKey(template, PASSWORD);
+        });
+        afterAll(() => {
+            pg?.stop();
+            fs.rmSync(path.dirname(template), { recursive: true, force: true });
+        });
+
+        const psql = (sql: string) =>
+            execFileSync(path.join(pg.binDir, "psql"), ["-v", "ON_ERROR_STOP=1", "-qAt", "-c", sql], { env: { ...process.env, ...pg.env, PGOPTIONS: "-c client_min_messages=warning" }, encoding: "utf8" });
+
+        // The script runs in the backup container only: busybox (Alpine) where it is installed.
+        describe.each(backupShells().slice(-1))("$name", (shell) => {
+            let root: string;
+            let backupDir: string;
+            let filesRoot: string;
+            let stateDir: string;
+            let marker: string;
+            let repository: string;
+            let envFile: string;
+
+            beforeEach(() => {
+                root = fs.mkdtempSync(path.join(os.tmpdir(), "authentik-offsite-"));
+                backupDir = path.join(root, "backups");
+                filesRoot = path.join(root, "sources");
+                stateDir = path.join(backupDir, ".state");
+                marker = path.join(root, "started");
+                repository = path.join(root, "repository");
+                envFile = path.join(root, "offsite.env");
+                fs.cpSync(template, repository, { recursive: true });
+                fs.writeFileSync(envFile, offsiteEnvFile({ RESTIC_REPOSITORY: repository, RESTIC_PASSWORD: PASSWORD, AUTHENTIK_SECRET_KEY: SECRET_KEY }), { mode: 0o400 });
+                fs.mkdirSync(path.join(filesRoot, "data/media/public"), { recursive: true });
+                fs.writeFileSync(path.join(filesRoot, "data/media/public/logo.svg"), "<svg>original</svg>");
+                psql("DROP TABLE IF EXISTS users CASCADE");
+                psql("CREATE TABLE users (id serial PRIMARY KEY, username text NOT NULL UNIQUE, attributes jsonb)");
+                psql("INSERT INTO users (username, attributes) SELECT 'user' || i, jsonb_build_object('n', i) FROM generate_series(1, 120) AS i");
+            });
+            afterEach(() => {
+                execFileSync("chmod", ["-R", "u+w", root]);
+                fs.rmSync(root, { recursive: true, force: true });
+            });
+
+            function backup(args: string[], env: Record<string, string> = {}) {
+                const [binary, ...shellArgs] = shell.command as [string, ...string[]];
+                return spawnSync(binary, [...shellArgs, SCRIPT, ...args], {
+                    encoding: "utf8",
+                    env: {
+                        ...process.env,
+                        ...pg.env,
+                        TZ: "UTC",
+                        PATH: shellPath(shell),
+                        BACKUP_DIR: backupDir,
+                        FILES_ROOT: filesRoot,
+                        STATE_DIR: stateDir,
+                        STARTED_MARKER: marker,
+                        RETENTION_DAYS: "7",
+                        OFFSITE_ENV_FILE: envFile,
+                        RESTIC_HOST: "authentik-sso-dev",
+                        RESTIC_CACHE_DIR: path.join(root, "cache"),
+                        STACK_NAME: "dev",
+                        AUTHENTIK_VERSION: "2026.8.3",
+                        POSTGRES_IMAGE: "docker.io/library/postgres:16.14-alpine",
+                        ...env,
+                    },
+                });
+            }
+
+            function restic(args: string[], password = PASSWORD): string {
+                return execFileSync("restic", ["--no-cache", ...args], { env: { ...process.env, RESTIC_REPOSITORY: repository, RESTIC_PASSWORD: password }, encoding: "utf8" });
+            }
+
+            function snapshots(): Snapshot[] {
+                return (JSON.parse(restic(["snapshots", "--json"])) as Snapshot[]).sort((a, b) => a.time.localeCompare(b.time));
+            }
+
+            const pending = () => (fs.existsSync(path.join(stateDir, "offsite-pending")) ? fs.readdirSync(path.join(stateDir, "offsite-pending")) : []);
+
+            test("the first backup creates the repository; each backup becomes one tagged snapshot with its dump, files, manifest and secret key", () => {
+                fs.rmSync(repository, { recursive: true });
+                const first = backup(["run"], { BACKUP_STAMP: "20261101T030000Z", RESTIC_TIME: "2026-11-01 03:00:00" });
+                expect(first.status).toBe(0);
+                expect(first.stderr).toContain("initialising the off-site repository");
+                expect(first.stderr).toContain("off-site copy done");
+                useCheapKey(repository, PASSWORD);
+                const second = backup(["run"], { BACKUP_STAMP: "20261102T030000Z", RESTIC_TIME: "2026-11-02 03:00:00" });
+                expect(second.status).toBe(0);
+                expect(second.stderr).not.toContain("initialising");
+
+                const taken = snapshots();
+                expect(taken.map((snapshot) => snapshot.tags.sort())).toEqual([
+                    ["authentik-sso", "backup=20261101T030000Z-daily", "daily"],
+                    ["authentik-sso", "backup=20261102T030000Z-daily", "daily"],
+                ]);
+                expect(taken.every((snapshot) => snapshot.hostname === "authentik-sso-dev")).toBe(true);
+                const files = restic(["ls", "latest"])
+                    .split("\n")
+                    .filter((line) => line.includes(".offsite-staging/"))
+                    .map((line) => path.basename(line))
+                    .sort();
+                expect(files).toEqual(["authentik-db-20261102T030000Z-daily.dump", "authentik-files-20261102T030000Z-daily.tar.gz", "authentik-secret-key", "manifest.json"]);
+                const manifest = JSON.parse(restic(["dump", "latest", path.join(backupDir, ".offsite-staging", "manifest.json")])) as Record<string, string>;
+                expect(manifest).toMatchObject({ stack: "dev", backup: "20261102T030000Z-daily", authentikVersion: "2026.8.3", postgresImage: "docker.io/library/postgres:16.14-alpine" });
+                expect(restic(["dump", "latest", path.join(backupDir, ".offsite-staging", "authentik-secret-key")]).trim()).toBe(SECRET_KEY);
+                expect(pending()).toEqual([]);
+                expect(fs.existsSync(path.join(backupDir, ".offsite-staging"))).toBe(false);
+                // The local copies stay: the snapshot took hard links.
+                expect(fs.readdirSync(backupDir).filter((name) => name.startsWith("authentik-"))).toHaveLength(4);
+            });
+
+            test("the keep policy thins out daily snapshots only: pre-upgrade and hand-labelled snapshots stay", () => {
+                // Five nights across a month's end (one ISO week), an upgrade on the first and a backup by hand on the second.
+                const days = ["2025-12-30", "2025-12-31", "2026-01-01", "2026-01-02", "2026-01-03"];
+                const policy = { KEEP_DAILY: "2", KEEP_WEEKLY: "1", KEEP_MONTHLY: "2", CHECK_DAY: "never" };
+                for (const [index, day] of days.entries()) {
+                    const stamp = `${day.replace(/-/g, "")}T030000Z`;
+                    expect(backup(["run"], { ...policy, BACKUP_STAMP: stamp, RESTIC_TIME: `${day} 03:00:00` }).status).toBe(0);
+                    if (index === 0) {
+                        expect(backup(["run", "pre-upgrade-2026.5.6-to-2026.8.3"], { ...policy, BACKUP_STAMP: `${day.replace(/-/g, "")}T040000Z`, RESTIC_TIME: `${day} 04:00:00` }).status).toBe(0);
+                    }
+                    if (index === 1) {
+                        expect(backup(["run", "before-postgres-major"], { ...policy, BACKUP_STAMP: `${day.replace(/-/g, "")}T050000Z`, RESTIC_TIME: `${day} 05:00:00` }).status).toBe(0);
+                    }
+                }
+                const kept = snapshots().map((snapshot) => `${snapshot.time.slice(0, 10)} ${snapshot.tags.filter((tag) => !tag.startsWith("backup=") && tag !== "authentik-sso").join(",")}`);
+                expect(kept).toEqual([
+                    "2025-12-30 pre-upgrade",
+                    // Monthly (2): the last of January so far and of December. Daily (2): the newest two. Weekly (1):
+                    // the last of the week, already kept. Gone: 30 Dec and 1 Jan.
+                    "2025-12-31 daily",
+                    "2025-12-31 manual",
+                    "2026-01-02 daily",
+                    "2026-01-03 daily",
+                ]);
+                expect(restic(["check"])).toContain("no errors were found");
+            });
+
+            test("a wrong password fails the copy, keeps it queued and every local backup, and stops the next deployment", () => {
+                expect(backup(["run"], { BACKUP_STAMP: "20261101T030000Z", RESTIC_TIME: "2026-11-01 03:00:00" }).status).toBe(0);
+                fs.mkdirSync(backupDir, { recursive: true });
+                const old = path.join(backupDir, "authentik-db-20240101T030000Z-daily.dump");
+                fs.writeFileSync(old, "old");
+                const time = new Date(Date.now() - 40 * 86400 * 1000);
+                fs.utimesSync(old, time, time);
+
+                fs.chmodSync(envFile, 0o600);
+                fs.writeFileSync(envFile, offsiteEnvFile({ RESTIC_REPOSITORY: repository, RESTIC_PASSWORD: "not the password at all", AUTHENTIK_SECRET_KEY: SECRET_KEY }));
+                const run = backup(["run"], { BACKUP_STAMP: "20261102T030000Z", RESTIC_TIME: "2026-11-02 03:00:00" });
+                // The local backup itself succeeded.
+                expect(run.status).toBe(0);
+                expect(run.stderr).toContain("FAILED (off-site)");
+                expect(run.stderr).toContain("local backups are kept until the off-site copy succeeds");
+                expect(pending()).toEqual(["20261102T030000Z-daily"]);
+                expect(fs.existsSync(old)).toBe(true);
+                expect(fs.readFileSync(path.join(stateDir, "offsite-last-error"), "utf8")).toMatch(/cannot be opened: .*(wrong password|no key found)/);
+
+                // A new configuration that never worked is a misconfiguration: unhealthy, and `ready` says never.
+                expect(backup(["startup"]).status).toBe(0);
+                const health = backup(["health"]);
+                expect(health.status).toBe(1);
+                expect(health.stdout).toMatch(/the off-site repository cannot be used: .*(wrong password|no key found)/);
+                const ready = backup(["ready", "2026.8.3"]);
+                expect(ready.status).toBe(2);
+                expect(ready.stdout).toContain("the off-site repository cannot be used");
+                expect(snapshots()).toHaveLength(1);
+
+                // The right password again: the next start pushes what was queued.
+                fs.writeFileSync(envFile, offsiteEnvFile({ RESTIC_REPOSITORY: repository, RESTIC_PASSWORD: PASSWORD, AUTHENTIK_SECRET_KEY: SECRET_KEY }));
+                expect(backup(["startup"]).status).toBe(0);
+                expect(pending()).toEqual([]);
+                expect(snapshots().map((snapshot) => snapshot.tags.find((tag) => tag.startsWith("backup=")))).toEqual(["backup=20261101T030000Z-daily", "backup=20261102T030000Z-daily"]);
+                expect(backup(["health"]).stdout.trim()).toBe("ok");
+                expect(backup(["ready", "2026.8.3"]).status).toBe(0);
+            });
+
+            test("an outage after the repository worked once is retried and does not stop a deployment, until no copy succeeded for a day", () => {
+                expect(backup(["startup"]).status).toBe(0);
+                expect(backup(["run"], { BACKUP_STAMP: "20261101T030000Z", RESTIC_TIME: "2026-11-01 03:00:00" }).status).toBe(0);
+                const away = `${repository}-away`;
+                fs.renameSync(repository, away);
+                // An unmounted share: an empty folder where the repository was. It must not be created anew there.
+                fs.mkdirSync(repository);
+                const run = backup(["run"], { BACKUP_STAMP: "20261102T030000Z", RESTIC_TIME: "2026-11-02 03:00:00" });
+                expect(run.status).toBe(0);
+                expect(run.stderr).toContain("the repository this stack used before is gone");
+                expect(fs.readdirSync(repository)).toEqual([]);
+                expect(pending()).toEqual(["20261102T030000Z-daily"]);
+                expect(backup(["health"]).stdout.trim()).toBe("ok");
+                expect(backup(["ready", "2026.8.3"]).status).toBe(0);
+                // A day later, still no copy: now it is reported.
+                const dayAgo = String(Math.floor(Date.now() / 1000) - 90000);
+                fs.writeFileSync(marker, dayAgo);
+                fs.writeFileSync(path.join(stateDir, "offsite-last-success"), dayAgo);
+                fs.writeFileSync(path.join(stateDir, "last-success"), String(Math.floor(Date.now() / 1000)));
+                const overdue = backup(["health"], { MAX_AGE_SECONDS: "86400" });
+                expect(overdue.status).toBe(1);
+                expect(overdue.stdout).toMatch(/^no off-site copy in the last 86400 seconds: the repository this stack used before is gone/);
+
+                fs.rmdirSync(repository);
+                fs.renameSync(away, repository);
+                const retry = backup(["offsite-push"]);
+                expect(retry.status).toBe(0);
+                expect(pending()).toEqual([]);
+                expect(snapshots()).toHaveLength(2);
+                expect(backup(["health"], { MAX_AGE_SECONDS: "86400" }).stdout.trim()).toBe("ok");
+            });
+
+            test("offsite-check reads every pack and reports a damaged one", () => {
+                expect(backup(["run"], { BACKUP_STAMP: "20261101T030000Z", RESTIC_TIME: "2026-11-01 03:00:00" }).status).toBe(0);
+                expect(backup(["offsite-check"]).status).toBe(0);
+                const packs = execFileSync("find", [path.join(repository, "data"), "-type", "f"], { encoding: "utf8" }).trim().split("\n");
+                const largest = packs.sort((a, b) => fs.statSync(b).size - fs.statSync(a).size)[0] as string;
+                fs.chmodSync(largest, 0o600);
+                const bytes = fs.readFileSync(largest);
+                const middle = Math.floor(bytes.length / 2);
+                bytes.writeUInt8(bytes.readUInt8(middle) ^ 0xff, middle);
+                fs.writeFileSync(largest, bytes);
+                const check = backup(["offsite-check"]);
+                expect(check.status).not.toBe(0);
+                expect(check.stderr).toContain("restic check found a problem in the repository");
+                expect(fs.existsSync(path.join(stateDir, "offsite-last-failure"))).toBe(true);
+            });
+
+            test("a lost VM: from the repository alone, the database and files come back row for row, with the secret key", () => {
+                const before = psql("SELECT id, username, attributes::text FROM users ORDER BY id");
+                expect(backup(["run"], { BACKUP_STAMP: "20261101T030000Z", RESTIC_TIME: "2026-11-01 03:00:00" }).status).toBe(0);
+                psql("INSERT INTO users (username) VALUES ('after-the-last-backup')");
+                expect(backup(["run"], { BACKUP_STAMP: "20261102T030000Z", RESTIC_TIME: "2026-11-02 03:00:00" }).status).toBe(0);
+                const latest = psql("SELECT id, username, attributes::text FROM users ORDER BY id");
+
+                // The VM is gone: its disk (local backups, state) and the database with it.
+                fs.rmSync(backupDir, { recursive: true });
+                fs.rmSync(filesRoot, { recursive: true });
+                fs.mkdirSync(path.join(filesRoot, "data"), { recursive: true });
+                psql("DROP TABLE users");
+
+                const fetched = backup(["offsite-fetch"]);
+                expect(fetched.status).toBe(0);
+                const found = Object.fromEntries(fetched.stdout.trim().split("\n").map((line) => line.split("=", 2) as [string, string]));
+                expect(found.dump).toMatch(/^offsite-restore\/.*authentik-db-20261102T030000Z-daily\.dump$/);
+                expect(found.archive).toMatch(/^offsite-restore\/.*authentik-files-20261102T030000Z-daily\.tar\.gz$/);
+                expect(fs.readFileSync(path.join(backupDir, String(found.secretKey)), "utf8").trim()).toBe(SECRET_KEY);
+                expect(backup(["restore-db", path.join(backupDir, String(found.dump))]).status).toBe(0);
+                expect(backup(["restore-files", path.join(backupDir, String(found.archive))]).status).toBe(0);
+                expect(psql("SELECT id, username, attributes::text FROM users ORDER BY id")).toBe(latest);
+                expect(fs.readFileSync(path.join(filesRoot, "data/media/public/logo.svg"), "utf8")).toBe("<svg>original</svg>");
+
+                // An older snapshot, by id.
+                const first = snapshots()[0] as Snapshot;
+                const older = backup(["offsite-fetch", first.short_id]);
+                expect(older.stdout).toContain("authentik-db-20261101T030000Z-daily.dump");
+                const olderDump = (older.stdout.match(/^dump=(.*)$/m) as RegExpMatchArray)[1] as string;
+                expect(backup(["restore-db", path.join(backupDir, olderDump)]).status).toBe(0);
+                expect(psql("SELECT id, username, attributes::text FROM users ORDER BY id")).toBe(before);
+            });
+
+            test("without a repository the off-site commands refuse, and local backups work as before", () => {
+                const none = { OFFSITE_ENV_FILE: "" };
+                expect(backup(["run"], none).status).toBe(0);
+                expect(pending()).toEqual([]);
+                for (const command of ["offsite-check", "offsite-snapshots", "offsite-fetch"]) {
+                    const result = backup([command], none);
+                    expect(result.status).toBe(1);
+                    expect(result.stderr).toContain("off-site backups are not configured");
+                }
+            });
+        });
+    },
+    available,
+);
