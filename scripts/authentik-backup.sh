@@ -247,17 +247,24 @@ offsite_pending() {
     return 1
 }
 
-# The off-site state the health check and `ready` judge: a configuration that never worked is an error at once,
-# an outage only once no copy has succeeded for MAX_AGE_SECONDS.
+# A configuration that never worked (wrong password, credentials or address): waiting will not help.
+offsite_unusable() {
+    [ -n "$offsite" ] && [ -f "$STATE_DIR/offsite-last-failure" ] && ! offsite_proven || return 1
+    echo "the off-site repository cannot be used: $(cat "$STATE_DIR/offsite-last-error" 2>/dev/null || echo 'see the container log')"
+}
+
+# What the health check reports: an unusable configuration at once; a failed copy once the container has had an
+# hour to retry it (so that a deployment during an outage of the store goes through); no copy for MAX_AGE_SECONDS.
 offsite_problem() {
     [ -n "$offsite" ] || return 1
-    if [ -f "$STATE_DIR/offsite-last-failure" ] && ! offsite_proven; then
-        echo "the off-site repository cannot be used: $(cat "$STATE_DIR/offsite-last-error" 2>/dev/null || echo 'see the container log')"
-        return 0
-    fi
+    offsite_unusable && return 0
     now=$(date -u +%s)
     last=$(cat "$STATE_DIR/offsite-last-success" 2>/dev/null || echo 0)
     started=$(cat "$STARTED_MARKER" 2>/dev/null || echo "$now")
+    if [ -f "$STATE_DIR/offsite-last-failure" ] && [ $((now - started)) -ge "$OFFSITE_RETRY_SECONDS" ]; then
+        echo "the last off-site copy failed: $(cat "$STATE_DIR/offsite-last-error" 2>/dev/null || echo 'see the container log')"
+        return 0
+    fi
     if [ $((now - last)) -gt "$MAX_AGE_SECONDS" ] && [ $((now - started)) -gt "$MAX_AGE_SECONDS" ]; then
         echo "no off-site copy in the last $MAX_AGE_SECONDS seconds: $(cat "$STATE_DIR/offsite-last-error" 2>/dev/null || echo 'none was due')"
         return 0
@@ -359,7 +366,7 @@ ready() {
     [ -f "$STARTED_MARKER" ] || { echo "still starting (taking the pre-upgrade dump if one is due)"; exit 1; }
     recorded=$(cat "$STATE_DIR/authentik-version" 2>/dev/null || true)
     [ "$recorded" = "$wanted" ] || { echo "started for authentik ${recorded:-(none)}, not $wanted"; exit 1; }
-    if [ -f "$STATE_DIR/offsite-last-failure" ] && problem=$(offsite_problem); then
+    if problem=$(offsite_unusable); then
         # Waiting would not help: the deployment stops here with the reason (exit code 2 is "never" to the gate).
         echo "$problem"
         exit 2

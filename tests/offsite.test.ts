@@ -16,6 +16,40 @@ import { backupShells, shellPath } from "./shells";
 import { describeWithTool, hasCommand } from "./tools";
 
 const SCRIPT = path.join(REPO_ROOT, "scripts", "authentik-backup.sh");
+const RESTORE = path.join(REPO_ROOT, "scripts", "restore.sh");
+
+/**
+ * A `docker` for scripts/restore.sh that runs what it asks of the backup container with the real backup script here:
+ * /backups inside the container is BACKUP_DIR, /sources is FILES_ROOT.
+ */
+const DOCKER_SHIM = `#!/bin/bash
+set -u
+printf '%s\\n' "$*" >>"$DOCKER_LOG"
+inside() { case "$1" in /backups/*) printf '%s' "$BACKUP_DIR/\${1#/backups/}" ;; *) printf '%s' "$1" ;; esac; }
+case "$1" in
+exec)
+    shift 2
+    case "$1" in
+    authentik-backup) shift; args=(); for arg in "$@"; do args+=("$(inside "$arg")"); done; exec $SHELL_COMMAND "$SCRIPT" "\${args[@]}" ;;
+    test) exec test "$2" "$(inside "$3")" ;;
+    cat) [ "$2" = /usr/local/bin/authentik-backup ] && exec cat "$SCRIPT"; exec cat "$(inside "$2")" ;;
+    esac ;;
+inspect)
+    case "$3" in
+    *.Image*) echo sha256:postgres ;;
+    *Networks*) echo authentik ;;
+    *Mounts*) printf 'volume authentik-data /sources/data\\nbind %s /backups\\n' "$BACKUP_DIR" ;;
+    *Health*) echo healthy ;;
+    esac ;;
+run)
+    # The restore job: the script on stdin, its arguments after -s.
+    while [ "$1" != -s ]; do shift; done
+    shift
+    command=$1 file=$(inside "$2")
+    exec $SHELL_COMMAND -s "$command" "$file" ;;
+stop | start) ;;
+esac
+`;
 /** With a quote, a dollar and a backslash: the env file must carry it to restic unchanged. */
 const PASSWORD = `it's $HOME\\and "more" than 16`;
 const SECRET_KEY = "k".repeat(60);
@@ -81,15 +115,10 @@ describeWithTool(
                 fs.rmSync(root, { recursive: true, force: true });
             });
 
-            function backup(args: string[], env: Record<string, string> = {}) {
-                const [binary, ...shellArgs] = shell.command as [string, ...string[]];
-                return spawnSync(binary, [...shellArgs, SCRIPT, ...args], {
-                    encoding: "utf8",
-                    env: {
-                        ...process.env,
-                        ...pg.env,
+            /** The backup container's environment, here. */
+            function scriptEnvironment(): Record<string, string> {
+                return {
                         TZ: "UTC",
-                        PATH: shellPath(shell),
                         BACKUP_DIR: backupDir,
                         FILES_ROOT: filesRoot,
                         STATE_DIR: stateDir,
@@ -101,8 +130,14 @@ describeWithTool(
                         STACK_NAME: "dev",
                         AUTHENTIK_VERSION: "2026.8.3",
                         POSTGRES_IMAGE: "docker.io/library/postgres:16.14-alpine",
-                        ...env,
-                    },
+                };
+            }
+
+            function backup(args: string[], env: Record<string, string> = {}) {
+                const [binary, ...shellArgs] = shell.command as [string, ...string[]];
+                return spawnSync(binary, [...shellArgs, SCRIPT, ...args], {
+                    encoding: "utf8",
+                    env: { ...process.env, ...pg.env, ...scriptEnvironment(), PATH: shellPath(shell), ...env },
                 });
             }
 
@@ -225,13 +260,21 @@ describeWithTool(
                 expect(run.stderr).toContain("the repository this stack used before is gone");
                 expect(fs.readdirSync(repository)).toEqual([]);
                 expect(pending()).toEqual(["20261102T030000Z-daily"]);
+                // Within the hour after a (re)start, a store that worked before is given time: a deployment goes through.
                 expect(backup(["health"]).stdout.trim()).toBe("ok");
                 expect(backup(["ready", "2026.8.3"]).status).toBe(0);
+                // After that, the failed copy shows in `docker ps`.
+                const failed = backup(["health"], { OFFSITE_RETRY_SECONDS: "0" });
+                expect(failed.status).toBe(1);
+                expect(failed.stdout).toMatch(/^the last off-site copy failed: the repository this stack used before is gone/);
+                expect(backup(["ready", "2026.8.3"], { OFFSITE_RETRY_SECONDS: "0" }).status).toBe(0);
                 // A day later, still no copy: now it is reported.
                 const dayAgo = String(Math.floor(Date.now() / 1000) - 90000);
                 fs.writeFileSync(marker, dayAgo);
                 fs.writeFileSync(path.join(stateDir, "offsite-last-success"), dayAgo);
                 fs.writeFileSync(path.join(stateDir, "last-success"), String(Math.floor(Date.now() / 1000)));
+                // (Without a recorded failure too: say the schedule stopped.)
+                fs.rmSync(path.join(stateDir, "offsite-last-failure"));
                 const overdue = backup(["health"], { MAX_AGE_SECONDS: "86400" });
                 expect(overdue.status).toBe(1);
                 expect(overdue.stdout).toMatch(/^no off-site copy in the last 86400 seconds: the repository this stack used before is gone/);
@@ -261,29 +304,42 @@ describeWithTool(
                 expect(fs.existsSync(path.join(stateDir, "offsite-last-failure"))).toBe(true);
             });
 
-            test("a lost VM: from the repository alone, the database and files come back row for row, with the secret key", () => {
+            test("a lost VM: `restore.sh --from-offsite latest` brings back the database and files row for row, from the repository alone", () => {
                 const before = psql("SELECT id, username, attributes::text FROM users ORDER BY id");
                 expect(backup(["run"], { BACKUP_STAMP: "20261101T030000Z", RESTIC_TIME: "2026-11-01 03:00:00" }).status).toBe(0);
                 psql("INSERT INTO users (username) VALUES ('after-the-last-backup')");
                 expect(backup(["run"], { BACKUP_STAMP: "20261102T030000Z", RESTIC_TIME: "2026-11-02 03:00:00" }).status).toBe(0);
                 const latest = psql("SELECT id, username, attributes::text FROM users ORDER BY id");
 
-                // The VM is gone: its disk (local backups, state) and the database with it.
+                // The VM is gone: its disk (local backups, state) and the database with it. A new one is empty.
                 fs.rmSync(backupDir, { recursive: true });
                 fs.rmSync(filesRoot, { recursive: true });
                 fs.mkdirSync(path.join(filesRoot, "data"), { recursive: true });
                 psql("DROP TABLE users");
 
-                const fetched = backup(["offsite-fetch"]);
-                expect(fetched.status).toBe(0);
-                const found = Object.fromEntries(fetched.stdout.trim().split("\n").map((line) => line.split("=", 2) as [string, string]));
-                expect(found.dump).toMatch(/^offsite-restore\/.*authentik-db-20261102T030000Z-daily\.dump$/);
-                expect(found.archive).toMatch(/^offsite-restore\/.*authentik-files-20261102T030000Z-daily\.tar\.gz$/);
-                expect(fs.readFileSync(path.join(backupDir, String(found.secretKey)), "utf8").trim()).toBe(SECRET_KEY);
-                expect(backup(["restore-db", path.join(backupDir, String(found.dump))]).status).toBe(0);
-                expect(backup(["restore-files", path.join(backupDir, String(found.archive))]).status).toBe(0);
+                const shimDir = fs.mkdtempSync(path.join(root, "docker-"));
+                fs.writeFileSync(path.join(shimDir, "docker"), DOCKER_SHIM, { mode: 0o755 });
+                const restore = spawnSync("bash", [RESTORE, "--yes", "--from-offsite", "latest"], {
+                    encoding: "utf8",
+                    env: {
+                        ...process.env,
+                        ...pg.env,
+                        ...scriptEnvironment(),
+                        PATH: shellPath(shell, shimDir),
+                        SCRIPT,
+                        SHELL_COMMAND: shell.command.join(" "),
+                        DOCKER_LOG: path.join(shimDir, "calls.log"),
+                        HEALTH_TIMEOUT_SECONDS: "0",
+                    },
+                });
+                expect(restore.stderr).not.toContain("FAILED");
+                expect(restore.status).toBe(0);
+                expect(restore.stdout).toContain('"backup":"20261102T030000Z-daily"');
+                expect(restore.stdout).toContain("authentik is healthy again");
                 expect(psql("SELECT id, username, attributes::text FROM users ORDER BY id")).toBe(latest);
                 expect(fs.readFileSync(path.join(filesRoot, "data/media/public/logo.svg"), "utf8")).toBe("<svg>original</svg>");
+                const secretKey = execFileSync("find", [path.join(backupDir, "offsite-restore"), "-name", "authentik-secret-key"], { encoding: "utf8" }).trim();
+                expect(fs.readFileSync(secretKey, "utf8").trim()).toBe(SECRET_KEY);
 
                 // An older snapshot, by id.
                 const first = snapshots()[0] as Snapshot;
