@@ -5,7 +5,8 @@
 set -eu
 RENOVATE_VERSION=44.121.2
 cd "$(dirname "$0")/.."
-target=.cache/renovate-schema.json
+# RENOVATE_SCHEMA_TARGET: another place for it (tests of .ci/run).
+target=${RENOVATE_SCHEMA_TARGET:-.cache/renovate-schema.json}
 if [ -f "$target" ] && grep -q "\"x-renovate-version\": \"$RENOVATE_VERSION\"" "$target"; then
     exit 0
 fi
@@ -13,6 +14,6 @@ work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 (cd "$work" && npm pack --silent "renovate@$RENOVATE_VERSION" >/dev/null)
 tar -xzf "$work/renovate-$RENOVATE_VERSION.tgz" -C "$work" package/renovate-schema.json
-mkdir -p .cache
+mkdir -p "$(dirname "$target")"
 mv "$work/package/renovate-schema.json" "$target"
 echo "Renovate $RENOVATE_VERSION schema in $target"

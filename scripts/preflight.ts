@@ -230,15 +230,27 @@ export async function checkProxmox(access: ProxmoxAccess, proxmox: ProxmoxConfig
         [proxmox.datastore, "images", "the VM disk (proxmox.datastore)"],
     ];
     for (const [storage, content, purpose] of wanted) {
-        const answer = await proxmoxGet(access, `/storage/${encodeURIComponent(storage)}`);
-        const contents = String((data(answer) as { content?: string } | undefined)?.content ?? "").split(",");
+        // The node's view of the datastore: readable with Datastore.Audit (GET /storage/{id}, the cluster's
+        // configuration, needs Datastore.Allocate, which the role rightly lacks), and it says whether the datastore
+        // is there and active on this node.
+        const answer = await proxmoxGet(access, `/nodes/${encodeURIComponent(proxmox.node)}/storage/${encodeURIComponent(storage)}/status`);
+        const status = data(answer) as { content?: string; active?: number; enabled?: number } | undefined;
+        const contents = String(status?.content ?? "").split(",");
         const name = `datastore ${storage} for ${purpose}`;
         results.push(
-            answer.status !== 200
-                ? fail(name, `not found (${answer.status})`, storage === "local-lvm" ? 'ZFS installs have "local-zfs" instead of "local-lvm": set proxmox.datastore' : "create it or name an existing one")
-                : contents.includes(content)
-                  ? pass(name, `allows ${content}`)
-                  : fail(name, `allows ${contents.join(", ") || "nothing"}, not ${content}`, `Datacenter → Storage → ${storage} → Edit → Content: add ${content === "import" ? "Import" : content === "snippets" ? "Snippets" : "Disk image"}`),
+            answer.status === 403
+                ? fail(name, "the token may not see it (403)", `grant the role Datastore.Audit on /storage/${storage} (or on /, as the README does)`)
+                : answer.status !== 200
+                  ? fail(
+                        name,
+                        `not found on node ${proxmox.node} (${answer.status})`,
+                        storage === "local-lvm" ? 'ZFS installs have "local-zfs" instead of "local-lvm": set proxmox.datastore' : "create it, make it available on this node, or name an existing one",
+                    )
+                  : status?.active === 0 || status?.enabled === 0
+                    ? fail(name, "is not active on this node", `Datacenter → Storage → ${storage}: enable it (and check the disk or share behind it)`)
+                    : contents.includes(content)
+                      ? pass(name, `allows ${content}`)
+                      : fail(name, `allows ${contents.join(", ") || "nothing"}, not ${content}`, `Datacenter → Storage → ${storage} → Edit → Content: add ${content === "import" ? "Import" : content === "snippets" ? "Snippets" : "Disk image"}`),
         );
     }
     return results;

@@ -29,17 +29,28 @@ policy="${root}/usr/sbin/policy-rc.d"
 if [ -x "$policy" ] && ! "$policy"; then echo "services blocked" >>"${log}"; fi
 if grep -q 'create_main_cluster = false' "${root}/etc/postgresql-common/createcluster.conf" 2>/dev/null; then echo "no main cluster" >>"${log}"; fi`,
     );
-    stub("npm", `echo "npm $*" >>"${log}"`);
+    // npm pack of Renovate: a package whose schema names its version, as the real one does.
+    stub(
+        "npm",
+        `echo "npm $*" >>"${log}"
+if [ "$1" = pack ]; then
+    version=\${3#renovate@}
+    mkdir -p package && printf '{"x-renovate-version": "%s"}\\n' "$version" >package/renovate-schema.json && tar -czf "renovate-$version.tgz" package
+fi`,
+    );
     stub("node", "echo v20.0.0");
-    const result = spawnSync("bash", [path.join(REPO_ROOT, ".ci", "run")], { encoding: "utf8", env: { ...process.env, PATH: `${bin}:${process.env.PATH}`, CI_SYSTEM_ROOT: root } });
+    const result = spawnSync("bash", [path.join(REPO_ROOT, ".ci", "run")], { encoding: "utf8", env: { ...process.env, PATH: `${bin}:${process.env.PATH}`, CI_SYSTEM_ROOT: root, RENOVATE_SCHEMA_TARGET: path.join(scratch, "renovate-schema.json") } });
     const calls = fs.existsSync(log) ? fs.readFileSync(log, "utf8").trim().split("\n") : [];
-    return { result, calls, root };
+    return { result, calls, root, schema: path.join(scratch, "renovate-schema.json") };
 }
 
 test("a fresh machine: no service starts during the install, no PostgreSQL cluster, cloud-init disabled, policy removed", () => {
-    const { result, calls, root } = ci({ installedBefore: [] });
+    const { result, calls, root, schema } = ci({ installedBefore: [] });
     expect(result.stderr).toBe("");
     expect(result.status).toBe(0);
+    // Renovate's schema comes from the pinned package, whatever the machine had cached.
+    expect(calls).toContain(`npm pack --silent renovate@${/RENOVATE_VERSION=(\S+)/.exec(fs.readFileSync(path.join(REPO_ROOT, "scripts", "fetch-renovate-schema.sh"), "utf8"))?.[1]}`);
+    expect(JSON.parse(fs.readFileSync(schema, "utf8"))).toHaveProperty("x-renovate-version");
     expect(calls).toEqual(
         expect.arrayContaining(["services blocked", "no main cluster", "npm ci --no-audit --no-fund", "npm run lint", "npm test"]),
     );

@@ -159,8 +159,12 @@ function proxmoxRoutes(major: 8 | 9, { withoutPrivilege, localContent = "iso,vzt
         "/api2/json/version": [200, { data: { version: major === 9 ? "9.0.11" : "8.4.1", release: major === 9 ? "9.0" : "8.4", repoid: "abc" } }],
         "/api2/json/nodes": [200, { data: [{ node: "pve", status: "online", type: "node" }] }],
         "/api2/json/access/permissions?path=/": [200, { data: { "/": privileges } }],
-        "/api2/json/storage/local": [200, { data: { storage: "local", type: "dir", content: localContent } }],
-        ...(lvm ? { "/api2/json/storage/local-lvm": [200, { data: { storage: "local-lvm", type: "lvmthin", content: "images,rootdir" } }] as [number, unknown] } : {}),
+        // The node's status of each datastore (Datastore.Audit); the cluster's storage configuration needs
+        // Datastore.Allocate, which the README's role does not grant: Proxmox refuses it (pve-storage Config.pm).
+        "/api2/json/nodes/pve/storage/local/status": [200, { data: { type: "dir", content: localContent, active: 1, enabled: 1, shared: 0, total: 100, used: 10, avail: 90 } }],
+        ...(lvm ? { "/api2/json/nodes/pve/storage/local-lvm/status": [200, { data: { type: "lvmthin", content: "images,rootdir", active: 1, enabled: 1 } }] as [number, unknown] } : {}),
+        "/api2/json/storage/local": [403, { data: null, message: "Permission check failed (/storage/local, Datastore.Allocate)" }],
+        "/api2/json/storage/local-lvm": [403, { data: null, message: "Permission check failed (/storage/local-lvm, Datastore.Allocate)" }],
     };
 }
 
@@ -199,6 +203,17 @@ describe("Proxmox VE's API", () => {
         expect(byName(results, "datastore local for the cloud image")).toMatchObject({ ok: false, fix: expect.stringContaining("Content: add Import") });
         expect(byName(results, "datastore local for the cloud-init snippet")).toMatchObject({ ok: false, fix: expect.stringContaining("Content: add Snippets") });
         expect(byName(results, "datastore local-lvm")).toMatchObject({ ok: false, fix: expect.stringContaining('"local-zfs"') });
+    });
+
+    test("a datastore that is not active on the node, and one the token may not see", async () => {
+        api = await serve({
+            ...proxmoxRoutes(9),
+            "/api2/json/nodes/pve/storage/local-lvm/status": [200, { data: { type: "lvmthin", content: "images,rootdir", active: 0, enabled: 1 } }],
+            "/api2/json/nodes/pve/storage/local/status": [403, { data: null }],
+        });
+        const results = await checkProxmox({ endpoint: api.url, apiToken: "t", insecure: false }, proxmoxConfig);
+        expect(byName(results, "datastore local-lvm")).toMatchObject({ ok: false, detail: "is not active on this node" });
+        expect(byName(results, "datastore local for the cloud image")).toMatchObject({ ok: false, detail: "the token may not see it (403)", fix: expect.stringContaining("Datastore.Audit") });
     });
 
     test("a refused token and an unknown node", async () => {

@@ -5,7 +5,7 @@
  */
 import * as fs from "fs";
 import * as path from "path";
-import Ajv from "ajv";
+import Ajv, { type ValidateFunction } from "ajv";
 import { DEFAULT_AUTHENTIK_VERSION, DEFAULT_IMAGES } from "../lib/config";
 import { SUPPORTED_RELEASE_LINES } from "../lib/versions";
 import { REPO_ROOT, loadStackFile, stackNames } from "./harness";
@@ -25,6 +25,8 @@ interface PackageRule {
     matchPackageNames?: string[];
     matchManagers?: string[];
     matchUpdateTypes?: string[];
+    matchDepTypes?: string[];
+    schedule?: string[];
     matchCurrentVersion?: string;
     allowedVersions?: string;
     enabled?: boolean;
@@ -90,9 +92,14 @@ describeWithTool(
     "renovate-schema",
     "Renovate's schema",
     () => {
-        const schema = JSON.parse(fs.readFileSync(SCHEMA, "utf8")) as { properties: Record<string, unknown>; definitions: Record<string, { items?: { properties?: Record<string, unknown>; allOf?: { properties?: Record<string, unknown> }[] } }> };
-        const ajv = new Ajv({ strict: false, allErrors: true, logger: false });
-        const validate = ajv.compile(schema);
+        type Schema = { properties: Record<string, unknown>; definitions: Record<string, { items?: { properties?: Record<string, unknown>; allOf?: { properties?: Record<string, unknown> }[] } }> };
+        // Read in beforeAll, not here: Jest runs a skipped describe's body too, and the schema is absent on a fresh clone.
+        let schema: Schema;
+        let validate: ValidateFunction;
+        beforeAll(() => {
+            schema = JSON.parse(fs.readFileSync(SCHEMA, "utf8")) as Schema;
+            validate = new Ajv({ strict: false, allErrors: true, logger: false }).compile(schema);
+        });
 
         test("renovate.json is valid", () => {
             expect(validate(config) ? [] : validate.errors).toEqual([]);
@@ -118,9 +125,11 @@ describeWithTool(
     fs.existsSync(SCHEMA),
 );
 
+const STACK_VERSION = "authentik.version in the stack files (with authentik.digest on the next line, both)";
+
 describe("the custom managers find every pinned value, and nothing else", () => {
     test("authentik.version in every stack file", () => {
-        const found = extract(manager("authentik.version in the stack files"), realFiles);
+        const found = extract(manager(STACK_VERSION), realFiles);
         expect(found.map((item) => [item.file, item.currentValue]).sort()).toEqual(
             stackNames()
                 .map((stack) => [`Pulumi.${stack}.yaml`, String((loadStackFile(stack).config["authentik-sso:authentik"] as { version: string }).version)])
@@ -158,7 +167,16 @@ describe("the custom managers find every pinned value, and nothing else", () => 
             { file: "Pulumi.example.yaml", depName: "docker.io/cloudflare/cloudflared", currentValue: "2026.8.3", currentDigest: digest },
         ]);
         // The same file's authentik version is the other manager's, once.
-        expect(extract(manager("authentik.version in the stack files"), { "Pulumi.example.yaml": stackFile }).map((item) => item.currentValue)).toEqual(["2026.8.3"]);
+        expect(extract(manager(STACK_VERSION), { "Pulumi.example.yaml": stackFile }).map((item) => item.currentValue)).toEqual(["2026.8.3"]);
+    });
+
+    test("authentik.version as `pulumi config set` writes it (unquoted), and a digest on the next line with it", () => {
+        const digest = `sha256:${"cd".repeat(32)}`;
+        const unquoted = ["config:", "  authentik-sso:authentik:", "    bootstrapEmail: a@example.com", "    version: 2026.8.3", "  authentik-sso:domain: auth.example.com", ""].join("\n");
+        expect(extract(manager(STACK_VERSION), { "Pulumi.a.yaml": unquoted })).toEqual([{ file: "Pulumi.a.yaml", depName: "ghcr.io/goauthentik/server", currentValue: "2026.8.3" }]);
+        // Renovate moves the digest with the version, so a pinned stack never runs the old image under the new version.
+        const pinned = ["config:", "  authentik-sso:authentik:", '    version: "2026.8.3"', `    digest: ${digest}`, ""].join("\n");
+        expect(extract(manager(STACK_VERSION), { "Pulumi.b.yaml": pinned })).toEqual([{ file: "Pulumi.b.yaml", depName: "ghcr.io/goauthentik/server", currentValue: "2026.8.3", currentDigest: digest }]);
     });
 
     test("the Renovate release whose schema CI checks against", () => {
@@ -168,7 +186,7 @@ describe("the custom managers find every pinned value, and nothing else", () => 
 
     test("file patterns match only what they should", () => {
         const matched = (description: string) => Object.keys(realFiles).filter((file) => manager(description).managerFilePatterns.map(slashRegExp).some((pattern) => pattern.test(file)));
-        expect(matched("authentik.version in the stack files").sort()).toEqual(stackNames().map((stack) => `Pulumi.${stack}.yaml`).sort());
+        expect(matched(STACK_VERSION).sort()).toEqual(stackNames().map((stack) => `Pulumi.${stack}.yaml`).sort());
         expect(matched("the default images (PostgreSQL, Redis, cloudflared, restic)")).toEqual(["lib/config.ts"]);
     });
 
@@ -204,9 +222,14 @@ describe("authentik: one release line per pull request, in order", () => {
     });
 
     test("lines in separate pull requests, across a year too; patches apart from lines", () => {
-        expect(config.separateMultipleMinor).toBe(true);
-        expect(config.separateMultipleMajor).toBe(true);
-        expect(config.packageRules.find((rule) => rule.matchDepNames?.includes("ghcr.io/goauthentik/server") && rule.matchCurrentVersion === undefined)).toMatchObject({ separateMinorPatch: true });
+        expect(config.packageRules.find((rule) => rule.matchDepNames?.includes("ghcr.io/goauthentik/server") && rule.matchCurrentVersion === undefined)).toMatchObject({
+            separateMinorPatch: true,
+            separateMultipleMajor: true,
+            separateMultipleMinor: true,
+        });
+        // Not for everything: at the top level they would split the Pulumi group into one pull request per minor release.
+        expect(config).not.toHaveProperty("separateMultipleMinor");
+        expect(config).not.toHaveProperty("separateMultipleMajor");
     });
 });
 
@@ -230,6 +253,17 @@ describe("the other pins", () => {
         for (const [name, version] of Object.entries({ ...manifest.dependencies, ...manifest.devDependencies })) {
             expect({ name, exact: /^\d+\.\d+\.\d+$/.test(version) }).toEqual({ name, exact: true });
         }
+    });
+
+    test("engines.node stays a range; Node.js in the workflows stays on its major; Renovate's own pin moves monthly", () => {
+        const rules = config.packageRules;
+        const pinAll = rules.findIndex((item) => /^every npm dependency pinned/.test(item.description));
+        const engines = rules.findIndex((item) => item.matchDepTypes?.includes("engines"));
+        // Later rules win: the engines rule must come after "pin everything".
+        expect(engines).toBeGreaterThan(pinAll);
+        expect(rules[engines]).toMatchObject({ rangeStrategy: "auto" });
+        expect(rule(/^Node.js in the workflows/)).toMatchObject({ matchManagers: ["github-actions"], matchDepNames: ["node"], matchUpdateTypes: ["major"], enabled: false });
+        expect(rule(/^Renovate publishes/)).toMatchObject({ matchDepNames: ["renovate"], schedule: ["* 0-5 1 * *"] });
     });
 
     test("GitHub Actions stay pinned by digest", () => {

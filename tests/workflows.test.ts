@@ -1,4 +1,5 @@
 /** The GitHub workflows: valid against GitHub's schema (offline validator) and shaped as the promotion flow needs. */
+import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import { validateAction, validateWorkflow } from "@action-validator/core";
@@ -212,7 +213,7 @@ describe("promotion", () => {
     test("a push to main updates dev, previews prod, then updates prod behind the production environment, from the same commit", () => {
         expect(deploy.on).toHaveProperty("push");
         expect(deploy.jobs["up-dev"]?.needs).toBe("checks");
-        expect(deploy.jobs["preview-prod"]?.needs).toBe("up-dev");
+        expect(deploy.jobs["preview-prod"]?.needs).toEqual(expect.arrayContaining(["up-dev"]));
         expect(deploy.jobs["up-prod"]?.needs).toBe("preview-prod");
         const checkout = workflow("pulumi.yml").jobs.pulumi?.steps?.[0];
         expect(checkout?.uses).toMatch(/^actions\/checkout@[0-9a-f]{40}$/);
@@ -220,14 +221,28 @@ describe("promotion", () => {
     });
 
     test("one setting chooses the gate before prod: required reviewers, or a manual run on main", () => {
+        // Closed by default: without PROD_GATE=reviewers, only a manual run on main with promote-to-prod updates prod.
         expect(deploy.jobs["up-prod"]?.if).toBe(
-            "vars.PROD_GATE != 'dispatch' || (github.event_name == 'workflow_dispatch' && inputs.promote-to-prod && github.ref == 'refs/heads/main')",
+            "vars.PROD_GATE == 'reviewers' || (github.event_name == 'workflow_dispatch' && inputs.promote-to-prod && github.ref == 'refs/heads/main')",
         );
+        // A typo fails the run before prod is even previewed.
+        expect(deploy.jobs["preview-prod"]?.needs).toEqual(["up-dev", "prod-gate"]);
         expect(deploy.on.workflow_dispatch).toEqual({ inputs: { "promote-to-prod": expect.objectContaining({ type: "boolean", default: false }) } });
         // Both gates keep the prod preview in front of the update.
         expect(deploy.jobs["preview-prod"]?.if).toBeUndefined();
         const readme = fs.readFileSync(path.join(REPO_ROOT, "README.md"), "utf8");
         expect(readme).toContain("PROD_GATE");
+    });
+
+    test("the gate setting accepts reviewers, dispatch or nothing, and fails on anything else", () => {
+        const step = deploy.jobs["prod-gate"]?.steps?.[0] as { run: string };
+        const gate = (value: string) => spawnSync("bash", ["-c", step.run], { encoding: "utf8", env: { ...process.env, PROD_GATE: value } });
+        expect(gate("").status).toBe(0);
+        expect(gate("dispatch").status).toBe(0);
+        expect(gate("reviewers").status).toBe(0);
+        const typo = gate("Dispatch ");
+        expect(typo.status).toBe(1);
+        expect(typo.stdout).toContain("::error::PROD_GATE is 'Dispatch '");
     });
 
     test("the homelab access step is one clearly marked, configurable action used by every Pulumi job", () => {
