@@ -2,6 +2,7 @@
  * authentik-sso: reads and validates the stack's config, wires the components together in dependency order and
  * exports the stack outputs. All logic lives in lib/ (pure) and components/ (resources).
  */
+import { spawnSync } from "child_process";
 import * as cloudflare from "@pulumi/cloudflare";
 import * as pulumi from "@pulumi/pulumi";
 import { Authentik } from "./components/authentik";
@@ -14,6 +15,7 @@ import { ProxmoxVm } from "./components/proxmoxVm";
 import { AuthentikSecrets } from "./components/secrets";
 import { AuthentikPlan, planAuthentik, stackImages } from "./lib/authentikPlan";
 import { planBackup } from "./lib/backupPlan";
+import { CommandRunner, localDockerEndpoint } from "./lib/dockerEndpoint";
 import { PROJECT, StackConfig, configWarnings } from "./lib/config";
 import { readDeployedVersions } from "./lib/deployedVersions";
 import { loadStackConfig } from "./lib/loadConfig";
@@ -127,10 +129,16 @@ function cloudflareApiToken(): { apiToken?: pulumi.Output<string> } {
     return token !== undefined ? { apiToken: token } : {};
 }
 
+const runCommand: CommandRunner = (command, args) => {
+    const result = spawnSync(command, args, { encoding: "utf8", timeout: 10_000, env: process.env });
+    return { status: result.status, stdout: result.stdout ?? "" };
+};
+
 /** The Docker engine to deploy to: a new Proxmox VM when configured, otherwise docker.host or the local engine. */
 function dockerTarget(config: StackConfig, stack: string, plan: AuthentikPlan): { target: DockerTarget; vm?: ProxmoxVm } {
     if (!config.proxmox) {
-        return { target: new LocalDockerHost("docker", { ...(config.docker.host !== undefined ? { host: config.docker.host } : {}), sshOpts: config.docker.sshOpts }) };
+        const endpoint = localDockerEndpoint(config.docker.host, process.env, runCommand);
+        return { target: new LocalDockerHost("docker", { ...(endpoint.host !== undefined ? { host: endpoint.host } : {}), sshOpts: config.docker.sshOpts }) };
     }
     const vmName = config.proxmox.name ?? `authentik-${stack}`;
     const vm = new ProxmoxVm("authentik", {

@@ -11,6 +11,7 @@ import * as os from "os";
 import * as path from "path";
 import { parse as parseYaml } from "yaml";
 import { PROJECT, ProxmoxConfig, StackConfig, parseStackConfig } from "../lib/config";
+import { LocalEndpoint, localDockerEndpoint } from "../lib/dockerEndpoint";
 import { parseCidr, parseIpv4, cidrContains } from "../lib/ipv4";
 
 export interface CheckResult {
@@ -83,8 +84,8 @@ export function checkOpenSsh(run: Runner): CheckResult {
 
 // ---- the local Docker engine ----
 
-export function checkDocker(run: Runner, host?: string): CheckResult {
-    const name = host !== undefined ? `Docker engine at ${host}` : "Docker engine (DOCKER_HOST or the local socket)";
+export function checkDocker(run: Runner, host?: string, source?: LocalEndpoint["source"]): CheckResult {
+    const name = host !== undefined ? `Docker engine at ${host}${source === "docker context" ? " (the docker CLI's current context)" : ""}` : "Docker engine (DOCKER_HOST or the local socket)";
     const result = run("docker", ["version", "--format", "{{.Server.Version}}"], host !== undefined ? { DOCKER_HOST: host } : {});
     if (result.status !== 0) {
         return fail(name, (result.stderr || result.stdout).trim().split("\n")[0] ?? "no answer", "start Docker and make sure `docker info` works for your user (the docker group, rootless Docker's DOCKER_HOST, or WSL2 on Windows)");
@@ -425,7 +426,9 @@ export async function preflight(options: PreflightOptions): Promise<CheckResult[
     const { config, all } = settings;
 
     if (!config.proxmox) {
-        results.push(checkDocker(run, config.docker.host));
+        // The engine the program will use: docker.host, DOCKER_HOST, or the CLI's current context.
+        const endpoint = localDockerEndpoint(config.docker.host, env, (command, args) => run(command, args));
+        results.push(checkDocker(run, endpoint.host, endpoint.source));
     } else {
         results.push(checkOpenSsh(run));
         const endpoint = secretText(all["proxmoxve:endpoint"]) ?? env.PROXMOX_VE_ENDPOINT;

@@ -7,6 +7,7 @@
  */
 import * as crypto from "crypto";
 import * as fs from "fs";
+import * as os from "os";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import { parse as parseYaml } from "yaml";
@@ -82,6 +83,10 @@ export interface RunOptions {
     preview?: boolean;
     /** Outputs the stack had after its last update (what a StackReference to itself returns). */
     previousOutputs?: Record<string, unknown>;
+    /** The endpoint of the docker CLI's current context (default: the default socket). */
+    dockerContextEndpoint?: string;
+    /** DOCKER_HOST as the program sees it (default: unset, whatever this machine has). */
+    dockerHostVariable?: string;
 }
 
 /** Deterministic fake values, so two runs with the same config register identical inputs. */
@@ -314,11 +319,45 @@ export async function runProgram(options: RunOptions): Promise<ProgramRun> {
         throw new Error("runProgram: a run is already in progress; Pulumi's runtime is global, so await runs one at a time");
     }
     running = true;
+    const saved = { PATH: process.env.PATH, DOCKER_HOST: process.env.DOCKER_HOST, DOCKER_CONTEXT: process.env.DOCKER_CONTEXT };
     try {
+        // The program asks the docker CLI for its context: a stand-in answers, so that this machine's Docker setup
+        // never changes what a test sees.
+        process.env.PATH = `${fakeDockerCli(options.dockerContextEndpoint ?? "unix:///var/run/docker.sock")}:${saved.PATH ?? ""}`;
+        delete process.env.DOCKER_CONTEXT;
+        if (options.dockerHostVariable !== undefined) {
+            process.env.DOCKER_HOST = options.dockerHostVariable;
+        } else {
+            delete process.env.DOCKER_HOST;
+        }
         return await runProgramOnce(options);
     } finally {
+        for (const [name, value] of Object.entries(saved)) {
+            if (value === undefined) {
+                delete process.env[name];
+            } else {
+                process.env[name] = value;
+            }
+        }
         running = false;
     }
+}
+
+const fakeDockerClis = new Map<string, string>();
+
+/** A folder with a `docker` that answers `docker context inspect` with the endpoint, and logs its calls. */
+function fakeDockerCli(endpoint: string): string {
+    let dir = fakeDockerClis.get(endpoint);
+    if (dir === undefined) {
+        dir = fs.mkdtempSync(path.join(os.tmpdir(), "harness-docker-"));
+        fs.writeFileSync(
+            path.join(dir, "docker"),
+            `#!/bin/sh\nprintf '%s\\n' "$*" >>"${dir}/calls.log"\n[ "$1 $2" = "context inspect" ] && { echo '${endpoint}'; exit 0; }\nexit 1\n`,
+            { mode: 0o755 },
+        );
+        fakeDockerClis.set(endpoint, dir);
+    }
+    return dir;
 }
 
 async function runProgramOnce(options: RunOptions): Promise<ProgramRun> {

@@ -310,6 +310,18 @@ describe("npm run preflight for a stack", () => {
         expect(renderResults(results)).toMatch(/^PASS {2}Pulumi CLI: v3\.210\.0/);
     });
 
+    test("a local stack on a docker context (rootless Docker, Colima): the context's engine is checked, the one the program will use", async () => {
+        const run = runner({
+            "pulumi version": { status: 0, stdout: "v3.210.0" },
+            "pulumi config": { status: 255 },
+            "docker context": { status: 0, stdout: "unix:///run/user/1000/docker.sock\n" },
+            "docker version": { status: 0, stdout: "28.2.2" },
+        });
+        const results = await preflight({ stack: "local", run, dir: REPO_ROOT, env: {} });
+        expect(results[3]).toMatchObject({ name: "Docker engine at unix:///run/user/1000/docker.sock (the docker CLI's current context)", ok: true });
+        expect(run.calls).toContainEqual(["docker", "version", "--format", "{{.Server.Version}}", JSON.stringify({ DOCKER_HOST: "unix:///run/user/1000/docker.sock" })]);
+    });
+
     test("the dev stack: Proxmox and Cloudflare credentials from the environment, each failure with its fix", async () => {
         api = await serve({ ...proxmoxRoutes(9, { withoutPrivilege: "Sys.Modify" }), "/user/tokens/verify": [200, { success: true, result: { status: "active" } }] });
         // The dev stack file, with its Proxmox endpoint pointed at the fake API.
