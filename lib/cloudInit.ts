@@ -49,6 +49,15 @@ export interface BootstrapInput {
 /** The transient systemd unit that pre-pulls the stack's images (journalctl -u authentik-sso-prepull). */
 export const PREPULL_UNIT = "authentik-sso-prepull";
 
+/** Written once the pre-pull ran: a later run of the bootstrap (a new cloud-init instance id) pulls nothing again. */
+export const PREPULL_MARKER = "/var/lib/authentik-sso/prepulled";
+
+/** The transient systemd unit that upgrades the packages after first boot (journalctl -u authentik-sso-upgrade). */
+export const UPGRADE_UNIT = "authentik-sso-upgrade";
+
+/** The full upgrade cloud-init's package_upgrade would run (its apt backend uses dist-upgrade), without prompts. */
+const UPGRADE_ARGUMENTS = `-o DPkg::Lock::Timeout=${APT_LOCK_TIMEOUT_SECONDS} -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold dist-upgrade -y`;
+
 /** Only what a docker image reference may hold: the pre-pull list is written into a shell command. */
 const IMAGE_REFERENCE = /^[a-z0-9][a-z0-9._\-/:@]*$/;
 
@@ -59,11 +68,12 @@ const IMAGE_REFERENCE = /^[a-z0-9][a-z0-9._\-/:@]*$/;
  * setup, its signing key checked against the fingerprint; not cloud-init's apt `keyid`, which needs gpg and
  * dirmngr before Debian's generic cloud image has them.
  *
- * Docker comes first: as soon as it runs, the stack's images start downloading in the background (a transient
- * systemd unit, so neither cloud-init nor the readiness check waits for them, and a failed pull changes nothing:
- * `pulumi up` pulls what is missing and joins a pull under way). The full package upgrade comes after, while the
- * images download, rather than before Docker as cloud-init's package_upgrade would run it; the host is still
- * patched before the readiness check passes, and unattended-upgrades keeps it so.
+ * Docker comes first: as soon as it runs, the stack's images start downloading in the background (a
+ * transient systemd unit, so neither cloud-init nor the readiness check waits for them, and a failed pull changes
+ * nothing: `pulumi up` pulls what is missing, or pulls it again). The full package upgrade (dist-upgrade, as
+ * cloud-init's package_upgrade runs it) goes to a second transient unit at the end: first boot, and with it the
+ * readiness check, no longer waits for it. The trade: the host finishes patching a few minutes after `pulumi up`
+ * starts the containers, in the same boot, instead of before (unattended-upgrades keeps it patched after).
  */
 export function bootstrapScript({ distro, adminUser, folders, prePull }: BootstrapInput): string {
     for (const image of prePull) {
@@ -98,18 +108,34 @@ export function bootstrapScript({ distro, adminUser, folders, prePull }: Bootstr
         "systemctl enable --now docker",
         ...(prePull.length > 0
             ? [
-                  `systemd-run --unit=${PREPULL_UNIT} --no-block --collect sh -c 'for image in ${prePull.join(" ")}; do docker pull --quiet "$image" || echo "pre-pull of $image failed; pulumi up pulls it"; done' ||`,
+                  `if [ -e ${PREPULL_MARKER} ]; then`,
+                  '    echo "the images were pre-pulled on an earlier boot"',
+                  `elif ! systemd-run --unit=${PREPULL_UNIT} --no-block --collect sh -c '${prePullCommand(prePull)}'; then`,
                   '    echo "the image pre-pull did not start; pulumi up pulls the images" >&2',
+                  "fi",
               ]
             : []),
         `usermod --append --groups docker ${adminUser}`,
         ...folders.map((folder) => `install --directory --mode=0700 ${folder}`),
         // Picks up the sshd settings cloud-init wrote (the unit is "ssh" on Debian and Ubuntu).
         "systemctl restart ssh",
-        'apt_get -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold upgrade -y',
+        // NEEDRESTART_SUSPEND: Ubuntu's needrestart would restart containerd under the running pulls.
+        `if ! systemd-run --unit=${UPGRADE_UNIT} --no-block --collect --setenv=DEBIAN_FRONTEND=noninteractive --setenv=NEEDRESTART_SUSPEND=1 apt-get ${UPGRADE_ARGUMENTS}; then`,
+        '    echo "the package upgrade did not start in the background; upgrading now" >&2',
+        `    NEEDRESTART_SUSPEND=1 DEBIAN_FRONTEND=noninteractive apt-get ${UPGRADE_ARGUMENTS}`,
+        "fi",
         'echo "authentik-sso: bootstrap done"',
         "",
     ].join("\n");
+}
+
+/**
+ * One image after the other, the first (authentik's server, the largest and the one on the critical path) first:
+ * Docker already pulls each image's layers three at a time, so parallel pulls would only share the same link and
+ * finish the server image later. Then the marker.
+ */
+export function prePullCommand(images: readonly string[]): string {
+    return `for image in ${images.join(" ")}; do docker pull --quiet "$image" >/dev/null || echo "pre-pull of $image failed; pulumi up pulls it"; done; mkdir -p ${PREPULL_MARKER.replace(/\/[^/]+$/, "")} && touch ${PREPULL_MARKER}`;
 }
 
 /** The Docker provider opens several SSH sessions at once; sshd's default of 10 is too few (kreuzwerker#262). */

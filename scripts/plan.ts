@@ -14,7 +14,7 @@ export interface Plan {
     stack: string;
     run: ProgramRun;
     /** Images the stack's VM pulls during first boot (none without a VM). */
-    prePulled: ReadonlySet<string>;
+    prePulled: readonly string[];
     nodes: ModelNode[];
     schedule: Schedule;
     registrations: Map<string, Registration>;
@@ -29,10 +29,10 @@ export async function buildPlan(stack: string): Promise<Plan> {
 }
 
 /** What the program puts into the VM's first boot: the same functions, on the stack file's settings. */
-function prePulledImages(stackConfig: Record<string, unknown>): ReadonlySet<string> {
+function prePulledImages(stackConfig: Record<string, unknown>): readonly string[] {
     const raw = Object.fromEntries(Object.entries(stackConfig).filter(([key]) => key.startsWith(`${PROJECT}:`)).map(([key, value]) => [key.slice(PROJECT.length + 1), value]));
     const config = parseStackConfig(raw);
-    return new Set(config.proxmox ? stackImages(config, planAuthentik(config)) : []);
+    return config.proxmox ? stackImages(config, planAuthentik(config)) : [];
 }
 
 function toRegistration(resource: RecordedResource): Registration {

@@ -14,7 +14,10 @@ import {
     CloudInitInput,
     DOCKER_APT_KEY_FINGERPRINT,
     KEYRING_DIR_LINE_PREFIX,
+    PREPULL_MARKER,
     PREPULL_UNIT,
+    UPGRADE_UNIT,
+    prePullCommand,
     SSHD_MAX_SESSIONS,
     bootstrapScript,
     renderCloudInit,
@@ -116,10 +119,12 @@ describe("the first-boot script, run against stand-ins for apt, gpg, curl, syste
         stderr: string;
         calls: string[];
         aptSource: string | undefined;
+        /** Where the pre-pull marker is, for this run. */
+        marker: string;
     }
 
     /** Runs the script as rendered, with only the two apt file locations moved into a scratch folder. */
-    function boot({ fingerprint = DOCKER_APT_KEY_FINGERPRINT, failing }: { fingerprint?: string; failing?: string } = {}): Boot {
+    function boot({ fingerprint = DOCKER_APT_KEY_FINGERPRINT, failing, prePulledBefore = false }: { fingerprint?: string; failing?: string; prePulledBefore?: boolean } = {}): Boot {
         const root = fs.mkdtempSync(path.join(os.tmpdir(), "first-boot-"));
         const bin = path.join(root, "bin");
         fs.mkdirSync(bin);
@@ -143,16 +148,22 @@ describe("the first-boot script, run against stand-ins for apt, gpg, curl, syste
         stub("install", 'case "$*" in *--directory*) ;; *) exec /usr/bin/install "$@";; esac');
         const keyrings = path.join(root, "keyrings");
         const source = path.join(root, "docker.list");
+        const marker = path.join(root, "prepulled");
+        if (prePulledBefore) {
+            fs.writeFileSync(marker, "");
+        }
         const script = bootstrapScript(input)
+            .split(PREPULL_MARKER)
+            .join(marker)
             .split("\n")
             .map((line) => (line.startsWith(KEYRING_DIR_LINE_PREFIX) ? `${KEYRING_DIR_LINE_PREFIX}${keyrings}` : line.startsWith(APT_SOURCE_LINE_PREFIX) ? `${APT_SOURCE_LINE_PREFIX}${source}` : line))
             .join("\n");
         const result = spawnSync("sh", ["-c", script], { encoding: "utf8", env: { ...process.env, PATH: `${bin}:${process.env.PATH}` } });
         const calls = fs.existsSync(log) ? fs.readFileSync(log, "utf8").trim().split("\n") : [];
-        return { status: result.status, stderr: result.stderr, calls, aptSource: fs.existsSync(source) ? fs.readFileSync(source, "utf8") : undefined };
+        return { status: result.status, stderr: result.stderr, calls, aptSource: fs.existsSync(source) ? fs.readFileSync(source, "utf8") : undefined, marker };
     }
 
-    test("Docker first, then the image pre-pull in the background, the admin, the folders, sshd, and the upgrade last", () => {
+    test("Docker first, then the image pre-pull in the background, the admin, the folders, sshd, and the upgrade in the background last", () => {
         const result = boot();
         expect(result.stderr).toBe("");
         expect(result.status).toBe(0);
@@ -162,11 +173,12 @@ describe("the first-boot script, run against stand-ins for apt, gpg, curl, syste
             `apt-get ${lock} update`,
             `apt-get ${lock} install -y docker-ce docker-ce-cli containerd.io docker-compose-plugin`,
             "systemctl enable --now docker",
-            `systemd-run --unit=${PREPULL_UNIT} --no-block --collect sh -c for image in ghcr.io/goauthentik/server:2026.8.3 docker.io/library/postgres:16.14-alpine; do docker pull --quiet "$image" || echo "pre-pull of $image failed; pulumi up pulls it"; done`,
+            `systemd-run --unit=${PREPULL_UNIT} --no-block --collect sh -c ${prePullCommand(["ghcr.io/goauthentik/server:2026.8.3", "docker.io/library/postgres:16.14-alpine"]).split(PREPULL_MARKER).join(result.marker)}`,
             "usermod --append --groups docker operator",
             "install --directory --mode=0700 /var/backups/authentik",
             "systemctl restart ssh",
-            `apt-get ${lock} -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold upgrade -y`,
+            // dist-upgrade, as cloud-init's package_upgrade: kernels and new dependencies too.
+            `systemd-run --unit=${UPGRADE_UNIT} --no-block --collect --setenv=DEBIAN_FRONTEND=noninteractive --setenv=NEEDRESTART_SUSPEND=1 apt-get ${lock} -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold dist-upgrade -y`,
         ]);
         expect(result.calls).toContainEqual(expect.stringMatching(/^curl -fsSL --retry 5 https:\/\/download\.docker\.com\/linux\/debian\/gpg -o .*\/docker\.asc\.new$/));
         expect(result.aptSource).toMatch(/^deb \[arch=amd64 signed-by=.*\/keyrings\/docker\.asc\] https:\/\/download\.docker\.com\/linux\/debian \S+ stable\n$/);
@@ -181,29 +193,45 @@ describe("the first-boot script, run against stand-ins for apt, gpg, curl, syste
     });
 
     test("a pre-pull that cannot start does not stop the boot", () => {
-        const result = boot({ failing: "systemd-run --unit" });
+        const result = boot({ failing: `systemd-run --unit=${PREPULL_UNIT}` });
         expect(result.status).toBe(0);
         expect(result.stderr).toContain("the image pre-pull did not start; pulumi up pulls the images");
         expect(result.calls).toContain("systemctl restart ssh");
     });
 
-    test("the pre-pull itself runs every image, and a failed pull neither stops the others nor fails", () => {
+    test("an upgrade that cannot start in the background runs in the foreground instead", () => {
+        const result = boot({ failing: `systemd-run --unit=${UPGRADE_UNIT}` });
+        expect(result.status).toBe(0);
+        expect(result.stderr).toContain("the package upgrade did not start in the background; upgrading now");
+        expect(result.calls[result.calls.length - 1]).toBe(`apt-get -o DPkg::Lock::Timeout=${APT_LOCK_TIMEOUT_SECONDS} -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold dist-upgrade -y`);
+    });
+
+    test("a later run of the bootstrap (a new cloud-init instance) pulls nothing again", () => {
+        const result = boot({ prePulledBefore: true });
+        expect(result.status).toBe(0);
+        expect(result.calls.filter((call) => call.startsWith(`systemd-run --unit=${PREPULL_UNIT}`))).toEqual([]);
+        expect(result.calls.filter((call) => call.startsWith(`systemd-run --unit=${UPGRADE_UNIT}`))).toHaveLength(1);
+        expect(prePullCommand(["a:1"]).endsWith(`; mkdir -p /var/lib/authentik-sso && touch ${PREPULL_MARKER}`)).toBe(true);
+    });
+
+    test("the pre-pull pulls every image, the server first, and a failed pull neither stops the others nor fails; then the marker", () => {
         const script = bootstrapScript(input);
-        const command = /sh -c '([^']*)'/.exec(script)?.[1] as string;
         const bin = fs.mkdtempSync(path.join(os.tmpdir(), "prepull-"));
+        const command = (/sh -c '([^']*)'/.exec(script)?.[1] as string).split(PREPULL_MARKER.replace(/\/[^/]+$/, "")).join(path.join(bin, "state"));
         const log = path.join(bin, "pulls.log");
         fs.writeFileSync(path.join(bin, "docker"), `#!/bin/sh\necho "$*" >>"${log}"\ncase "$3" in ghcr.io/*) exit 1 ;; esac\n`, { mode: 0o755 });
         const result = spawnSync("sh", ["-c", command], { encoding: "utf8", env: { ...process.env, PATH: `${bin}:${process.env.PATH}` } });
         expect(result.status).toBe(0);
-        expect(result.stdout).toContain("pre-pull of ghcr.io/goauthentik/server:2026.8.3 failed; pulumi up pulls it");
+        expect(result.stdout).toBe("pre-pull of ghcr.io/goauthentik/server:2026.8.3 failed; pulumi up pulls it\n");
         expect(fs.readFileSync(log, "utf8").trim().split("\n")).toEqual(["pull --quiet ghcr.io/goauthentik/server:2026.8.3", "pull --quiet docker.io/library/postgres:16.14-alpine"]);
+        expect(fs.existsSync(path.join(bin, "state", "prepulled"))).toBe(true);
     });
 
     test("an image reference that is not one cannot reach the script", () => {
         expect(() => bootstrapScript({ ...input, prePull: ["postgres:16; rm -rf /"] })).toThrow("not an image reference");
     });
 
-    test("cloud-init itself does not upgrade packages before runcmd; the bootstrap does, after Docker", () => {
+    test("cloud-init itself does not upgrade packages before runcmd; the bootstrap does, after Docker, in the background", () => {
         expect((render() as unknown as { package_upgrade: boolean }).package_upgrade).toBe(false);
     });
 
