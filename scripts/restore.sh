@@ -112,8 +112,11 @@ docker exec "$backup" cat /usr/local/bin/authentik-backup |
 
 if [ "$start_after" != true ]; then
     step "4/4 skipped: $server and $worker stay stopped"
-    echo "Next: set authentik.version to the version of this backup, with authentik-sso:upgrades.allowDowngrade: true,"
-    echo "run pulumi up (it replaces server and worker with that version and starts them), then set allowDowngrade back to false."
+    echo "Next (README, Restore): with authentik.version set to the version of this backup and"
+    echo "  pulumi config set --path 'authentik-sso:upgrades.allowDowngrade' true"
+    echo "run pulumi up (it replaces server and worker with that version and starts them), then"
+    echo "  pulumi config set --path 'authentik-sso:upgrades.allowDowngrade' false"
+    echo "Until then: no pulumi refresh, no deploy from CI (either would start the newer version on this database)."
     exit 0
 fi
 

@@ -8,7 +8,7 @@ import * as os from "os";
 import * as path from "path";
 import { REPO_ROOT } from "./harness";
 
-function ci({ installedBefore, existingPolicy = false, uid = 0 }: { installedBefore: string[]; existingPolicy?: boolean; uid?: number }) {
+function ci({ installedBefore, existingPolicy = false, uid = 0, sudoUser }: { installedBefore: string[]; existingPolicy?: boolean; uid?: number; sudoUser?: string }) {
     const scratch = fs.mkdtempSync(path.join(os.tmpdir(), "ci-run-"));
     const root = path.join(scratch, "root");
     const bin = path.join(scratch, "bin");
@@ -27,7 +27,7 @@ function ci({ installedBefore, existingPolicy = false, uid = 0 }: { installedBef
         `echo "apt-get $*" >>"${log}"; [ "$1" = install ] || exit 0
 policy="${root}/usr/sbin/policy-rc.d"
 if [ -x "$policy" ] && ! "$policy"; then echo "services blocked" >>"${log}"; fi
-if grep -q 'create_main_cluster = false' "${root}/etc/postgresql-common/createcluster.conf" 2>/dev/null; then echo "no main cluster" >>"${log}"; fi`,
+if grep -qs 'create_main_cluster = false' "${root}"/etc/postgresql-common/createcluster.d/*.conf; then echo "no main cluster" >>"${log}"; fi`,
     );
     // npm pack of Renovate: a package whose schema names its version, as the real one does.
     stub(
@@ -39,7 +39,8 @@ if [ "$1" = pack ]; then
 fi`,
     );
     stub("node", "echo v20.0.0");
-    const result = spawnSync("bash", [path.join(REPO_ROOT, ".ci", "run")], { encoding: "utf8", env: { ...process.env, PATH: `${bin}:${process.env.PATH}`, CI_SYSTEM_ROOT: root, RENOVATE_SCHEMA_TARGET: path.join(scratch, "renovate-schema.json") } });
+    stub("sudo", `echo "sudo $1 $2" >>"${log}"; shift 2; exec "$@"`);
+    const result = spawnSync("bash", [path.join(REPO_ROOT, ".ci", "run")], { encoding: "utf8", env: { ...process.env, PATH: `${bin}:${process.env.PATH}`, CI_SYSTEM_ROOT: root, RENOVATE_SCHEMA_TARGET: path.join(scratch, "renovate-schema.json"), SUDO_USER: sudoUser ?? "" } });
     const calls = fs.existsSync(log) ? fs.readFileSync(log, "utf8").trim().split("\n") : [];
     return { result, calls, root, schema: path.join(scratch, "renovate-schema.json") };
 }
@@ -57,6 +58,11 @@ test("a fresh machine: no service starts during the install, no PostgreSQL clust
     expect(calls.indexOf("services blocked")).toBeLessThan(calls.indexOf("npm ci --no-audit --no-fund"));
     expect(fs.existsSync(path.join(root, "etc", "cloud", "cloud-init.disabled"))).toBe(true);
     expect(fs.existsSync(path.join(root, "usr", "sbin", "policy-rc.d"))).toBe(false);
+    // The no-cluster setting held for this install only: a later PostgreSQL install of your own gets the defaults.
+    expect(fs.readdirSync(path.join(root, "etc", "postgresql-common", "createcluster.d"))).toEqual([]);
+    expect(fs.existsSync(path.join(root, "etc", "postgresql-common", "createcluster.conf"))).toBe(false);
+    // Installed packages are not upgraded on the way.
+    expect(calls.find((call) => call.startsWith("apt-get install"))).toContain("--no-upgrade");
 });
 
 test("a machine that already had cloud-init and PostgreSQL keeps them as they were", () => {
@@ -64,7 +70,17 @@ test("a machine that already had cloud-init and PostgreSQL keeps them as they we
     expect(result.status).toBe(0);
     expect(fs.existsSync(path.join(root, "etc", "cloud", "cloud-init.disabled"))).toBe(false);
     expect(fs.existsSync(path.join(root, "etc", "postgresql-common", "createcluster.conf"))).toBe(false);
-    expect(calls).not.toContain("no main cluster");
+    // A server package this install adds (postgresql-common was there without one) still gets no cluster.
+    expect(calls).toContain("no main cluster");
+    expect(fs.readdirSync(path.join(root, "etc", "postgresql-common", "createcluster.d"))).toEqual([]);
+});
+
+test("under sudo, npm runs as the user who called it: node_modules stays theirs", () => {
+    const { result, calls } = ci({ installedBefore: [], sudoUser: "alice" });
+    expect(result.status).toBe(0);
+    const npmCalls = calls.filter((call) => (call.startsWith("npm ") && call !== "npm --version") || call.startsWith("sudo "));
+    expect(npmCalls.slice(0, 2)).toEqual(["sudo -u alice", "npm ci --no-audit --no-fund"]);
+    expect(npmCalls.filter((call) => call === "sudo -u alice")).toHaveLength(4);
 });
 
 test("an existing policy-rc.d is neither replaced nor removed", () => {

@@ -78,7 +78,8 @@ describe("scripts/restore.sh", () => {
         expect(calls().some((line) => line.startsWith("exec sso-backup authentik-backup restore-db"))).toBe(true);
         expect(calls().some((line) => line.startsWith("run "))).toBe(true);
         expect(result.stdout).toContain("4/4 skipped: sso-server and sso-worker stay stopped");
-        expect(result.stdout).toContain("allowDowngrade: true");
+        expect(result.stdout).toContain("pulumi config set --path 'authentik-sso:upgrades.allowDowngrade' true");
+        expect(result.stdout).toContain("no pulumi refresh, no deploy from CI");
     });
 
     test("a database restore that fails stops the script: no files restored, nothing started", () => {
