@@ -201,12 +201,25 @@ export async function checkProxmox(access: ProxmoxAccess, proxmox: ProxmoxConfig
         return [fail(api, `answers ${version.status}`, "check proxmoxve:endpoint")];
     }
     const release = String((data(version) as { version?: string } | undefined)?.version ?? "");
-    const major = Number(/^(\d+)/.exec(release)?.[1] ?? 0);
+    const [major = 0, minor = 0] = (/^(\d+)\.(\d+)/.exec(release) ?? []).slice(1).map(Number);
     const results: CheckResult[] = [
-        major >= 8 ? pass(api, `Proxmox VE ${release}`) : fail(api, `Proxmox VE ${release || "(unknown)"}`, "upgrade to Proxmox VE 8.4 or later (content type Import)"),
+        major > 8 || (major === 8 && minor >= 4) ? pass(api, `Proxmox VE ${release}`) : fail(api, `Proxmox VE ${release || "(unknown)"}`, "upgrade to Proxmox VE 8.4 or later (content type Import)"),
     ];
 
-    const nodes = (data(await proxmoxGet(access, "/nodes")) as { node: string; status?: string }[] | undefined) ?? [];
+    // A later call that fails (the network, a proxy) ends the Proxmox checks with what is known so far.
+    const get = async (apiPath: string, what: string): Promise<HttpAnswer | undefined> => {
+        try {
+            return await proxmoxGet(access, apiPath);
+        } catch (error) {
+            results.push(fail(`${api}: ${what}`, `no answer: ${(error as Error).message}`, "check the network between this machine and the node, and run preflight again"));
+            return undefined;
+        }
+    };
+    const nodesAnswer = await get("/nodes", "nodes");
+    if (nodesAnswer === undefined) {
+        return results;
+    }
+    const nodes = (data(nodesAnswer) as { node: string; status?: string }[] | undefined) ?? [];
     const node = nodes.find((item) => item.node === proxmox.node);
     results.push(
         node === undefined
@@ -216,7 +229,11 @@ export async function checkProxmox(access: ProxmoxAccess, proxmox: ProxmoxConfig
               : pass(`node ${proxmox.node}`, "online"),
     );
 
-    const permissions = (data(await proxmoxGet(access, "/access/permissions?path=/")) as Record<string, Record<string, number>> | undefined) ?? {};
+    const permissionsAnswer = await get("/access/permissions?path=/", "the token's privileges");
+    if (permissionsAnswer === undefined) {
+        return results;
+    }
+    const permissions = (data(permissionsAnswer) as Record<string, Record<string, number>> | undefined) ?? {};
     const granted = new Set(Object.keys(permissions["/"] ?? {}));
     const missing = requiredPrivileges(major).filter((privilege) => !granted.has(privilege));
     results.push(
@@ -234,7 +251,10 @@ export async function checkProxmox(access: ProxmoxAccess, proxmox: ProxmoxConfig
         // The node's view of the datastore: readable with Datastore.Audit (GET /storage/{id}, the cluster's
         // configuration, needs Datastore.Allocate, which the role rightly lacks), and it says whether the datastore
         // is there and active on this node.
-        const answer = await proxmoxGet(access, `/nodes/${encodeURIComponent(proxmox.node)}/storage/${encodeURIComponent(storage)}/status`);
+        const answer = await get(`/nodes/${encodeURIComponent(proxmox.node)}/storage/${encodeURIComponent(storage)}/status`, `datastore ${storage}`);
+        if (answer === undefined) {
+            return results;
+        }
         const status = data(answer) as { content?: string; active?: number; enabled?: number } | undefined;
         const contents = String(status?.content ?? "").split(",");
         const name = `datastore ${storage} for ${purpose}`;
@@ -261,7 +281,8 @@ export async function checkProxmox(access: ProxmoxAccess, proxmox: ProxmoxConfig
 
 export function checkSsh(run: Runner, label: string, target: string, options: readonly string[] = []): CheckResult {
     const name = `SSH to ${label} (${target})`;
-    const result = run("ssh", ["-o", "BatchMode=yes", "-o", "ConnectTimeout=10", ...options, target, "true"]);
+    // accept-new: a node this machine never reached is learnt, as a first manual ssh would; a changed key still fails.
+    const result = run("ssh", ["-o", "BatchMode=yes", "-o", "ConnectTimeout=10", "-o", "StrictHostKeyChecking=accept-new", ...options, target, "true"]);
     if (result.status === 0) {
         return pass(name, "logs in with the keys of your ssh-agent");
     }
@@ -271,7 +292,9 @@ export function checkSsh(run: Runner, label: string, target: string, options: re
         message || `exit ${result.status}`,
         /Permission denied/.test(message)
             ? `load a key that ${target} accepts into your ssh-agent (ssh-add), and put its public half there (ssh-copy-id ${target})`
-            : `make ${target.split("@").pop()} reachable on port 22 from this machine (VPN, firewall, proxmox.adminCidr)`,
+            : /Host key verification failed|REMOTE HOST IDENTIFICATION HAS CHANGED/.test(result.stderr)
+              ? `${target.split("@").pop()} presents another host key than your known_hosts holds: if the node was reinstalled, ssh-keygen -R ${target.split("@").pop()} and connect once by hand to check the new one`
+              : `make ${target.split("@").pop()} reachable on port 22 from this machine (VPN, firewall, proxmox.adminCidr)`,
     );
 }
 
@@ -327,23 +350,34 @@ export function checkCertificateCoverage(domain: string, zone: string): CheckRes
 
 export async function checkCloudflare(access: CloudflareAccess): Promise<CheckResult[]> {
     const results: CheckResult[] = [];
+    const active = (answer: { status: number; envelope: CloudflareEnvelope<{ status?: string }> }) => answer.status === 200 && answer.envelope.result?.status === "active";
     const verify = await cloudflareGet<{ status?: string }>(access, "/user/tokens/verify");
-    if (verify.status !== 200 || verify.envelope.result?.status !== "active") {
+    // A token owned by the account, not a user, is verified under the account.
+    const accountVerify = active(verify) ? undefined : await cloudflareGet<{ status?: string }>(access, `/accounts/${access.accountId}/tokens/verify`);
+    if (!active(verify) && (accountVerify === undefined || !active(accountVerify))) {
         return [fail("Cloudflare API token", `not valid: ${cloudflareErrors(verify.envelope) || verify.status}`, "create a token (README, \"Preparing Cloudflare\") and set cloudflare:apiToken or CLOUDFLARE_API_TOKEN")];
     }
-    results.push(pass("Cloudflare API token", "active"));
+    results.push(pass("Cloudflare API token", accountVerify !== undefined ? "active (an account token)" : "active"));
 
-    const zones = await cloudflareGet<{ id: string; name: string; status: string }[]>(access, `/zones?name=${encodeURIComponent(access.zone)}`);
-    const zone = zones.envelope.result?.find((item) => item.name === access.zone);
-    if (zones.status !== 200 || zone === undefined) {
+    if (access.zoneId !== undefined) {
+        // With the zone's id, the program needs no Zone → Read: check what it does need, DNS in that zone.
+        const records = await cloudflareGet<unknown[]>(access, `/zones/${access.zoneId}/dns_records?per_page=1`);
+        results.push(
+            records.status === 200
+                ? pass("DNS access in the zone", `the token reads DNS records of zone ${access.zoneId} (Edit cannot be checked without writing)`)
+                : fail("DNS access in the zone", cloudflareErrors(records.envelope) || String(records.status), `give the token Zone → DNS → Edit for ${access.zone}, and check cloudflare.zoneId`),
+        );
+    }
+    const zones = access.zoneId === undefined ? await cloudflareGet<{ id: string; name: string; status: string }[]>(access, `/zones?name=${encodeURIComponent(access.zone)}`) : undefined;
+    const zone = zones?.envelope.result?.find((item) => item.name === access.zone);
+    if (zones === undefined) {
+        // zoneId given: checked above.
+    } else if (zones.status !== 200 || zone === undefined) {
         results.push(
             fail(`zone ${access.zone}`, zones.status === 200 ? "not found with this token" : cloudflareErrors(zones.envelope), "give the token Zone → Zone → Read for this zone, or set cloudflare.zoneId"),
         );
     } else {
         results.push(zone.status === "active" ? pass(`zone ${access.zone}`, "active") : fail(`zone ${access.zone}`, `is ${zone.status}`, "finish moving the zone to Cloudflare (its nameservers) until it is active"));
-        if (access.zoneId !== undefined && access.zoneId !== zone.id) {
-            results.push(fail("cloudflare.zoneId", `${access.zoneId} is not the id of ${access.zone} (${zone.id})`, `set cloudflare.zoneId to ${zone.id}, or remove it`));
-        }
         const records = await cloudflareGet<unknown[]>(access, `/zones/${zone.id}/dns_records?per_page=1`);
         results.push(
             records.status === 200
@@ -404,6 +438,12 @@ function tryJson(text: string): unknown {
 
 const secretText = (value: unknown): string | undefined => (typeof value === "string" && value !== "" ? value : undefined);
 
+/** A `secure:` value straight from the stack file: the Pulumi CLI could not decrypt it. */
+const undecrypted = (value: unknown): boolean => value !== null && typeof value === "object" && typeof (value as { secure?: unknown }).secure === "string";
+
+const UNDECRYPTED_FIX =
+    "the Pulumi CLI could not decrypt it: log in to the stack's backend and set PULUMI_CONFIG_PASSPHRASE (or PULUMI_CONFIG_PASSPHRASE_FILE), then run preflight again; or give the value in the environment variable named";
+
 export interface PreflightOptions {
     readonly stack: string;
     readonly run: Runner;
@@ -435,7 +475,9 @@ export async function preflight(options: PreflightOptions): Promise<CheckResult[
         const apiToken = secretText(all["proxmoxve:apiToken"]) ?? env.PROXMOX_VE_API_TOKEN;
         const insecureSetting = all["proxmoxve:insecure"] ?? env.PROXMOX_VE_INSECURE;
         const insecure = insecureSetting === true || insecureSetting === "true";
-        if (endpoint === undefined || apiToken === undefined) {
+        if (apiToken === undefined && undecrypted(all["proxmoxve:apiToken"])) {
+            results.push(fail("Proxmox credentials", "proxmoxve:apiToken is in the stack, encrypted", `${UNDECRYPTED_FIX} (PROXMOX_VE_API_TOKEN)`));
+        } else if (endpoint === undefined || apiToken === undefined) {
             results.push(fail("Proxmox credentials", `${endpoint === undefined ? "proxmoxve:endpoint" : "proxmoxve:apiToken"} is not set`, "pulumi config set proxmoxve:endpoint https://<node>:8006/ and pulumi config set --secret proxmoxve:apiToken …, or PROXMOX_VE_ENDPOINT / PROXMOX_VE_API_TOKEN"));
         } else {
             results.push(...(await checkProxmox({ endpoint, apiToken, insecure }, config.proxmox)));
@@ -448,7 +490,9 @@ export async function preflight(options: PreflightOptions): Promise<CheckResult[
 
     if (config.cloudflare) {
         const apiToken = secretText(all["cloudflare:apiToken"]) ?? env.CLOUDFLARE_API_TOKEN;
-        if (apiToken === undefined) {
+        if (apiToken === undefined && undecrypted(all["cloudflare:apiToken"])) {
+            results.push(fail("Cloudflare credentials", "cloudflare:apiToken is in the stack, encrypted", `${UNDECRYPTED_FIX} (CLOUDFLARE_API_TOKEN)`));
+        } else if (apiToken === undefined) {
             results.push(fail("Cloudflare credentials", "cloudflare:apiToken is not set", "pulumi config set --secret cloudflare:apiToken …, or CLOUDFLARE_API_TOKEN"));
         } else {
             results.push(

@@ -101,6 +101,16 @@ describe("the tools", () => {
         expect(denied).toMatchObject({ ok: false, fix: expect.stringContaining("ssh-copy-id root@pve") });
         const unreachable = checkSsh(runner({ ssh: { status: 255, stderr: "ssh: connect to host pve port 22: No route to host\n" } }), "the Proxmox node", "root@pve");
         expect(unreachable.fix).toContain("reachable on port 22");
+        // A node never reached before is learnt (accept-new); a changed key is named as such.
+        const first = runner({ ssh: { status: 0 } });
+        checkSsh(first, "the Proxmox node", "root@pve");
+        expect(first.calls[0]).toEqual(expect.arrayContaining(["StrictHostKeyChecking=accept-new"]));
+        const changed = checkSsh(
+            runner({ ssh: { status: 255, stderr: "@@@@@@@@@@@\n@    WARNING: REMOTE HOST IDENTIFICATION HAS CHANGED!     @\n...\nHost key verification failed.\n" } }),
+            "the Proxmox node",
+            "root@pve",
+        );
+        expect(changed.fix).toContain("ssh-keygen -R pve");
     });
 
     test("an address of this machine inside the admin network", () => {
@@ -136,12 +146,19 @@ interface FakeApi {
 }
 
 /** Serves JSON answers by path (without the query string, or with it when a key has one). */
+/** A route answered by dropping the connection, as a failing network does. */
+const HANG_UP: [number, unknown] = [0, "hang up"];
+
 async function serve(routes: Record<string, [number, unknown]>, tls?: { key: string; cert: string }): Promise<FakeApi> {
     const requests: FakeApi["requests"] = [];
     const handler = (request: http.IncomingMessage, response: http.ServerResponse) => {
         const url = request.url ?? "";
         requests.push({ path: url, authorization: request.headers.authorization });
         const route = routes[url] ?? routes[url.split("?")[0] ?? ""] ?? [404, { errors: [{ code: 7003, message: "Could not route to the path" }], success: false }];
+        if (route === HANG_UP) {
+            request.socket.destroy();
+            return;
+        }
         response.writeHead(route[0], { "content-type": "application/json" });
         response.end(JSON.stringify(route[1]));
     };
@@ -226,6 +243,21 @@ describe("Proxmox VE's API", () => {
         expect(byName(await checkProxmox({ endpoint: api.url, apiToken: "t", insecure: false }, proxmoxConfig), "node pve")).toMatchObject({ ok: false, detail: "not found; the cluster has pve2" });
     });
 
+    test("Proxmox VE before 8.4 (no content type Import) is refused", async () => {
+        api = await serve({ ...proxmoxRoutes(8), "/api2/json/version": [200, { data: { version: "8.3.5", release: "8.3" } }] });
+        const [version] = await checkProxmox({ endpoint: api.url, apiToken: "t", insecure: false }, proxmoxConfig);
+        expect(version).toMatchObject({ ok: false, detail: "Proxmox VE 8.3.5", fix: expect.stringContaining("8.4 or later") });
+    });
+
+    test("a call that fails half-way keeps what was found so far, and says which call failed", async () => {
+        api = await serve({ ...proxmoxRoutes(9), "/api2/json/nodes": HANG_UP });
+        const results = await checkProxmox({ endpoint: api.url, apiToken: "t", insecure: false }, proxmoxConfig);
+        expect(results).toEqual([
+            expect.objectContaining({ ok: true, detail: "Proxmox VE 9.0.11" }),
+            expect.objectContaining({ ok: false, name: `Proxmox API at ${api.url}: nodes`, detail: expect.stringContaining("no answer:") }),
+        ]);
+    });
+
     test("an endpoint that does not answer", async () => {
         const [result] = await checkProxmox({ endpoint: "http://127.0.0.1:9/", apiToken: "t", insecure: false }, proxmoxConfig);
         expect(result).toMatchObject({ ok: false, detail: expect.stringContaining("does not answer"), fix: expect.stringContaining("proxmoxve:endpoint") });
@@ -279,18 +311,37 @@ describe("Cloudflare's API", () => {
         expect(await checkCloudflare(access(api.url))).toEqual([expect.objectContaining({ ok: false, detail: "not valid: Invalid API Token (1000)" })]);
     });
 
-    test("a pending zone, no DNS permission, no tunnel permission, a wrong zoneId", async () => {
+    test("a pending zone, no DNS permission, no tunnel permission", async () => {
         api = await serve({
             ...ready,
             "/zones?name=example.com": [200, { success: true, result: [{ id: "fedcba9876543210fedcba9876543210", name: "example.com", status: "pending" }] }],
             "/zones/fedcba9876543210fedcba9876543210/dns_records?per_page=1": denied,
             "/accounts/0123456789abcdef0123456789abcdef/cfd_tunnel?per_page=1": denied,
         });
-        const results = await checkCloudflare({ ...access(api.url), zoneId: "00000000000000000000000000000000" });
+        const results = await checkCloudflare(access(api.url));
         expect(byName(results, "zone example.com")).toMatchObject({ ok: false, detail: "is pending" });
-        expect(byName(results, "cloudflare.zoneId")).toMatchObject({ ok: false, fix: "set cloudflare.zoneId to fedcba9876543210fedcba9876543210, or remove it" });
         expect(byName(results, "DNS access")).toMatchObject({ ok: false, detail: "Authentication error (10000)", fix: "give the token Zone → DNS → Edit" });
         expect(byName(results, "Cloudflare Tunnel access")).toMatchObject({ ok: false, fix: expect.stringContaining("Cloudflare Tunnel → Edit") });
+    });
+
+    test("with cloudflare.zoneId the token needs no Zone → Read: DNS in that zone is checked, and a wrong id fails there", async () => {
+        api = await serve({ ...ready, "/zones?name=example.com": denied });
+        const right = await checkCloudflare({ ...access(api.url), zoneId: "fedcba9876543210fedcba9876543210" });
+        expect(right.every((result) => result.ok)).toBe(true);
+        expect(api.requests.some((request) => request.path.startsWith("/zones?name="))).toBe(false);
+        const wrong = await checkCloudflare({ ...access(api.url), zoneId: "00000000000000000000000000000000" });
+        expect(byName(wrong, "DNS access")).toMatchObject({ ok: false, fix: expect.stringContaining("check cloudflare.zoneId") });
+    });
+
+    test("a token owned by the account is verified under the account", async () => {
+        api = await serve({
+            ...ready,
+            "/user/tokens/verify": [401, { success: false, errors: [{ code: 1000, message: "Invalid API Token" }] }],
+            "/accounts/0123456789abcdef0123456789abcdef/tokens/verify": [200, { success: true, result: { id: "t2", status: "active" } }],
+        });
+        const results = await checkCloudflare(access(api.url));
+        expect(results[0]).toMatchObject({ name: "Cloudflare API token", ok: true, detail: "active (an account token)" });
+        expect(results.every((result) => result.ok)).toBe(true);
     });
 });
 
@@ -341,6 +392,16 @@ describe("npm run preflight for a stack", () => {
         expect(output).toContain("      fix: ");
         // Nothing secret in what it prints.
         expect(output).not.toContain("pulumi@pve!iac=t");
+    });
+
+    test("credentials the Pulumi CLI could not decrypt are named as such, not as missing", async () => {
+        const run = runner({ "pulumi version": { status: 0, stdout: "v3.210.0" }, "pulumi config": { status: 255, stderr: "passphrase must be set" }, "ssh -V": { status: 0, stderr: "OpenSSH_9.2p1" }, ssh: { status: 0 } });
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "preflight-"));
+        const devFile = fs.readFileSync(path.join(REPO_ROOT, "Pulumi.dev.yaml"), "utf8").replace("config:\n", "config:\n  proxmoxve:apiToken:\n    secure: v1:AAAA\n  cloudflare:apiToken:\n    secure: v1:BBBB\n");
+        fs.writeFileSync(path.join(dir, "Pulumi.dev.yaml"), devFile);
+        const results = await preflight({ stack: "dev", run, dir, env: {} });
+        expect(byName(results, "Proxmox credentials")).toMatchObject({ ok: false, detail: "proxmoxve:apiToken is in the stack, encrypted", fix: expect.stringContaining("PULUMI_CONFIG_PASSPHRASE") });
+        expect(byName(results, "Cloudflare credentials")).toMatchObject({ ok: false, detail: "cloudflare:apiToken is in the stack, encrypted" });
     });
 
     test("credentials missing everywhere are named", async () => {
