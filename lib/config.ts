@@ -4,6 +4,7 @@
  */
 import { parse as parseYaml } from "yaml";
 import { z } from "zod";
+import { IdentityConfig, externalHostname, identitySchema } from "./identityConfig";
 import { Ipv4Cidr, cidrContains, cidrsOverlap, isNetworkCidr, isPrivateCidr, parseCidr, parseIpv4 } from "./ipv4";
 import { AuthentikFeatures, SUPPORTED_RELEASE_LINES, featuresOf, isSupportedLine, parseAuthentikVersion } from "./versions";
 
@@ -91,7 +92,7 @@ const authentikSchema = z
          * Only to rebuild a stack whose state is lost from its off-site backup: the AUTHENTIK_SECRET_KEY the backup
          * holds. Without it the stack generates one. Keep it a secret.
          */
-        secretKey: z.string().min(50, "must be at least 50 characters (authentik's minimum)").optional(),
+        secretKey: z.string().trim().min(50, "must be at least 50 characters (authentik's minimum)").optional(),
         /** Image repository for server and worker (a mirror may be used). */
         image: z
             .string()
@@ -345,8 +346,15 @@ const cloudflareSchema = z.strictObject({
     connectors: z.number().int().min(1).max(4).default(1),
 });
 
-/** Where restic keeps the off-site copies: the backends restic knows, or an absolute path (a NAS mount, tests). */
-export const OFFSITE_SCHEMES = ["s3", "b2", "sftp", "rest", "azure", "gs"] as const;
+/**
+ * Where restic keeps the off-site copies: the backends that work from the backup container, or an absolute path (a
+ * NAS mount, tests). Not sftp: (restic runs an ssh binary the PostgreSQL image lacks, with a key and known_hosts
+ * nothing provides) nor gs: (it reads a credentials file nothing uploads); restic's REST server or S3 instead.
+ */
+export const OFFSITE_SCHEMES = ["s3", "b2", "rest", "azure"] as const;
+
+/** restic's backend credentials: S3 (AWS_*), B2, Azure, Swift (OS_*, ST_*), and the REST server's user and password. */
+const OFFSITE_CREDENTIAL_NAME = /^((AWS|B2|AZURE|OS|ST)_[A-Z0-9_]+|RESTIC_REST_USERNAME|RESTIC_REST_PASSWORD)$/;
 
 const WEEKDAYS = ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"] as const;
 
@@ -360,14 +368,23 @@ const offsiteSchema = z.strictObject({
             return;
         }
         const scheme = /^([a-z0-9]+):./.exec(text)?.[1];
-        if (scheme === undefined) {
+        if (/\/\/[^/@]*:[^/@]*@/.test(text)) {
+            ctx.addIssue({ code: "custom", message: "carries a password in the URL; give it in backup.offsite.env (RESTIC_REST_PASSWORD for the REST server), as a secret" });
+        } else if (scheme === "sftp" || scheme === "gs") {
+            ctx.addIssue({ code: "custom", message: `has the scheme ${scheme}:, which the backup container cannot use (${scheme === "sftp" ? "no ssh client, key or known_hosts there" : "no credentials file there"}); use rest: (restic's REST server), s3: or an absolute path` });
+        } else if (scheme === undefined) {
             ctx.addIssue({ code: "custom", message: `is a relative path or has no scheme; use an absolute path or one of ${OFFSITE_SCHEMES.map((item) => `${item}:`).join(", ")}` });
         } else if (!(OFFSITE_SCHEMES as readonly string[]).includes(scheme)) {
             ctx.addIssue({ code: "custom", message: `has the scheme ${scheme}:, which is not one of ${OFFSITE_SCHEMES.map((item) => `${item}:`).join(", ")} (or an absolute path)` });
         }
     }),
     /** The backend's credentials as restic's environment variables (AWS_ACCESS_KEY_ID, B2_ACCOUNT_KEY, …), each a secret. */
-    env: z.record(z.string().regex(/^[A-Z][A-Z0-9_]*$/, "must be an environment variable name such as AWS_ACCESS_KEY_ID"), z.string().min(1)).default({}),
+    env: z
+        .record(
+            z.string().regex(OFFSITE_CREDENTIAL_NAME, "must be a backend credential restic reads: AWS_*, B2_*, AZURE_*, OS_*, ST_*, RESTIC_REST_USERNAME or RESTIC_REST_PASSWORD (not RESTIC_PASSWORD: that is backup.offsite.password)"),
+            z.string().min(1),
+        )
+        .default({}),
     /** The repository's password; without it one is generated and kept in the state (output offsitePassword). */
     password: z.string().min(16, "must be at least 16 characters").optional(),
     /** How many daily, weekly and monthly snapshots `restic forget` keeps (pre-upgrade snapshots are always kept). */
@@ -422,6 +439,8 @@ export const stackConfigSchema = z
         cloudflare: cloudflareSchema.optional(),
         backup: backupSchema,
         upgrades: upgradesSchema,
+        /** authentik's own configuration as code: brand, applications, enrollment, recovery, break-glass admin. */
+        identity: identitySchema.optional(),
         /** Private key for the readiness check over SSH; without it the ssh-agent is used. */
         sshPrivateKey: z.string().min(1).optional(),
     })
@@ -447,6 +466,7 @@ export const CONFIG_KEYS = [
     "cloudflare",
     "backup",
     "upgrades",
+    "identity",
     "sshPrivateKey",
 ] as const;
 
@@ -558,6 +578,17 @@ function checkCrossKeyRules(config: StackConfig, ctx: z.RefinementCtx): void {
             message: "must be true with backup.offsite: the off-site copies are made right after each daily backup",
         });
     }
+    if (config.identity) {
+        checkIdentityRules(config, config.identity, ctx);
+    }
+    if (config.backup.offsite !== undefined && config.docker.memoryLimitsMb.backup < BACKUP_MEMORY_MB.offsite) {
+        ctx.addIssue({
+            code: "custom",
+            path: ["docker", "memoryLimitsMb", "backup"],
+            input: config.docker.memoryLimitsMb.backup,
+            message: `must be at least ${BACKUP_MEMORY_MB.offsite} with backup.offsite: restic runs in the backup container (measured peaks near 110 MB)`,
+        });
+    }
     const repository = config.backup.offsite?.repository;
     if (repository?.startsWith("/") && (`${repository}/`.startsWith(`${config.backup.hostPath}/`) || `${config.backup.hostPath}/`.startsWith(`${repository}/`))) {
         ctx.addIssue({
@@ -567,6 +598,29 @@ function checkCrossKeyRules(config: StackConfig, ctx: z.RefinementCtx): void {
             message: `must lie outside backup.hostPath (${config.backup.hostPath}): a copy next to the backups is not off-site`,
         });
     }
+}
+
+function checkIdentityRules(config: StackConfig, identity: IdentityConfig, ctx: z.RefinementCtx): void {
+    if (identity.recovery && config.smtp === undefined) {
+        ctx.addIssue({ code: "custom", path: ["identity", "recovery"], input: true, message: "needs smtp: the recovery link goes out by e-mail; set authentik-sso:smtp, or recovery: false" });
+    }
+    identity.applications.forEach((application, index) => {
+        const host = externalHostname(application);
+        if (host === undefined) {
+            return;
+        }
+        const path = ["identity", "applications", index, "proxy", "externalHost"];
+        if (host === config.domain) {
+            ctx.addIssue({ code: "custom", path, input: application.proxy?.externalHost, message: `is authentik's own hostname (${config.domain}); give the application a name of its own` });
+        } else if (config.cloudflare && host !== config.cloudflare.zone && !host.endsWith(`.${config.cloudflare.zone}`)) {
+            ctx.addIssue({
+                code: "custom",
+                path,
+                input: application.proxy?.externalHost,
+                message: `is outside the Cloudflare zone ${config.cloudflare.zone}: the tunnel can route only names in its zone; use a name ending in .${config.cloudflare.zone}`,
+            });
+        }
+    });
 }
 
 /**

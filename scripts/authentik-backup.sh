@@ -14,6 +14,7 @@
 #   authentik-backup restore-db FILE    restore a dump into PGDATABASE (replaces its contents)
 #   authentik-backup restore-files FILE unpack an archive into FILES_ROOT (replaces its contents)
 #   authentik-backup offsite-push       push the backups not yet off-site, forget old snapshots, check weekly
+#   authentik-backup offsite-init       create the repository (a path repository is never created by itself)
 #   authentik-backup offsite-check      read the whole off-site repository and check it
 #   authentik-backup offsite-snapshots  list the off-site snapshots of this stack
 #   authentik-backup offsite-fetch [SNAPSHOT]  restore a snapshot (default: latest) into BACKUP_DIR/offsite-restore,
@@ -24,7 +25,8 @@
 # Off-site copies (restic), when RESTIC_REPOSITORY is set (directly or in OFFSITE_ENV_FILE, which is sourced):
 # RESTIC_PASSWORD and the backend's credentials, RESTIC (the binary), RESTIC_HOST (the host name the snapshots carry),
 # KEEP_DAILY/KEEP_WEEKLY/KEEP_MONTHLY (7/4/6), CHECK_DAY (sunday), STACK_NAME, POSTGRES_IMAGE, AUTHENTIK_SECRET_KEY
-# (stored in every snapshot). BACKUP_STAMP and RESTIC_TIME set a backup's name and snapshot time (tests).
+# (stored in every snapshot), OFFSITE_PROBE_SECONDS (60), OFFSITE_RETRY_SECONDS (3600). BACKUP_STAMP sets a backup's
+# name and so its snapshot's time (tests).
 set -eu
 
 BACKUP_DIR=${BACKUP_DIR:-/backups}
@@ -43,6 +45,11 @@ KEEP_WEEKLY=${KEEP_WEEKLY:-4}
 KEEP_MONTHLY=${KEEP_MONTHLY:-6}
 CHECK_DAY=${CHECK_DAY:-sunday}
 OFFSITE_RETRY_SECONDS=${OFFSITE_RETRY_SECONDS:-3600}
+OFFSITE_PROBE_SECONDS=${OFFSITE_PROBE_SECONDS:-60}
+# Set while the container starts: backups are queued, and the loop pushes them once the container counts as started.
+OFFSITE_DEFER=""
+# Snapshot times and every date here are UTC.
+export TZ=UTC
 PENDING_DIR=$STATE_DIR/offsite-pending
 STAGING=$BACKUP_DIR/.offsite-staging
 
@@ -108,6 +115,10 @@ run_backup() {
     if [ -n "$offsite" ]; then
         mkdir -p "$PENDING_DIR"
         : >"$PENDING_DIR/$stamp-$label"
+        if [ -n "$OFFSITE_DEFER" ]; then
+            log "backup $stamp-$label is queued for the off-site copy, right after the container has started"
+            return 0
+        fi
         if ! offsite_push; then
             # Nothing local goes before it is off-site: the next run pushes this backup again.
             log "local backups are kept until the off-site copy succeeds"
@@ -135,29 +146,56 @@ offsite_proven() {
     [ "$(cat "$STATE_DIR/offsite-proven" 2>/dev/null || true)" = "$(offsite_identity)" ]
 }
 
-# Initialises the repository once: only when restic says there is none (a wrong password is a failure, not a reason
-# to create another repository).
-offsite_init() {
+# Opens the repository (a probe: at most OFFSITE_PROBE_SECONDS, restic itself would retry an unreachable store for
+# 15 minutes), and creates it only where it is known to be missing and never existed for this stack. restic 0.17 and
+# later exit 10 when there is no repository and 12 on a wrong password; older ones (Debian's, in the tests) exit 1
+# for both, so there only a local path's "no such file or directory" counts as missing. A path repository is never
+# created by itself: an unmounted share would get a repository on the VM's own disk; `offsite-init` creates it.
+offsite_open() {
+    mkdir -p "$STATE_DIR"
     errors="$STATE_DIR/restic-open.err"
-    if ! "$RESTIC" cat config >/dev/null 2>"$errors"; then
-        if ! grep -qiE 'does not exist|unable to open config file|Is there a repository at the following location' "$errors"; then
-            cat "$errors" >&2
-            offsite_failed "the repository cannot be opened: $(grep -m 1 -i 'fatal' "$errors" || head -n 1 "$errors")"
-            return 1
-        fi
-        if offsite_proven; then
-            # An unmounted share or an emptied bucket: a new repository in its place would hide the loss.
-            offsite_failed "the repository this stack used before is gone (restic: $(grep -m 1 -i 'fatal' "$errors" || head -n 1 "$errors")); it is not created again"
-            return 1
-        fi
-        log "initialising the off-site repository"
-        "$RESTIC" init >/dev/null 2>"$errors" || {
-            cat "$errors" >&2
-            offsite_failed "the repository cannot be created: $(grep -m 1 -i 'fatal' "$errors" || head -n 1 "$errors")"
-            return 1
-        }
+    code=0
+    timeout "$OFFSITE_PROBE_SECONDS" "$RESTIC" cat config >/dev/null 2>"$errors" || code=$?
+    reason=$(grep -m 1 -i 'fatal' "$errors" || head -n 1 "$errors" || true)
+    case "$code" in
+    0)
+        offsite_identity >"$STATE_DIR/offsite-proven"
+        rm -f "$STATE_DIR/offsite-last-failure" "$STATE_DIR/offsite-last-error"
+        return 0
+        ;;
+    10) ;;
+    12) offsite_failed "wrong password for the repository (restic: $reason)"; return 1 ;;
+    124 | 143) offsite_failed "the repository did not answer within $OFFSITE_PROBE_SECONDS s"; return 1 ;;
+    *)
+        case "$RESTIC_REPOSITORY" in
+        /*) grep -q 'no such file or directory' "$errors" || { offsite_failed "the repository cannot be opened (restic exit $code: $reason)"; return 1; } ;;
+        *) offsite_failed "the repository cannot be opened (restic exit $code: $reason)"; return 1 ;;
+        esac
+        ;;
+    esac
+    if offsite_proven; then
+        # An unmounted share or an emptied bucket: a new repository in its place would hide the loss.
+        offsite_failed "the repository this stack used before is gone ($reason); it is not created again"
+        return 1
     fi
+    case "$RESTIC_REPOSITORY" in
+    /*)
+        offsite_failed "there is no repository at $RESTIC_REPOSITORY: if the share is mounted there, create it once with: docker exec <name>-backup authentik-backup offsite-init"
+        return 1
+        ;;
+    esac
+    offsite_create
+}
+
+offsite_create() {
+    log "initialising the off-site repository"
+    "$RESTIC" init >/dev/null 2>"$errors" || {
+        cat "$errors" >&2
+        offsite_failed "the repository cannot be created: $(grep -m 1 -i 'fatal' "$errors" || head -n 1 "$errors")"
+        return 1
+    }
     offsite_identity >"$STATE_DIR/offsite-proven"
+    rm -f "$STATE_DIR/offsite-last-failure" "$STATE_DIR/offsite-last-error"
 }
 
 # One snapshot per backup: its dump and files archive, a manifest and the secret key, under one fixed folder name,
@@ -187,14 +225,14 @@ offsite_push_one() {
     printf '{"stack":"%s","backup":"%s","authentikVersion":"%s","postgresImage":"%s","pushedAt":"%s"}\n' \
         "${STACK_NAME:-}" "$name" "${AUTHENTIK_VERSION:-}" "${POSTGRES_IMAGE:-}" "$(date -u +%Y-%m-%dT%H:%M:%SZ)" >"$STAGING/manifest.json"
     if [ -n "${AUTHENTIK_SECRET_KEY:-}" ]; then
-        (umask 077 && printf '%s\n' "$AUTHENTIK_SECRET_KEY" >"$STAGING/authentik-secret-key")
+        # No newline: `pulumi config set --secret … < authentik-secret-key` takes it as it is.
+        (umask 077 && printf '%s' "$AUTHENTIK_SECRET_KEY" >"$STAGING/authentik-secret-key")
     fi
+    # The snapshot carries the backup's own time, not the push's: backups queued during an outage keep their days,
+    # and the keep policy counts them as the days they are.
+    taken=$(printf '%s' "$name" | sed -n 's/^\([0-9]\{4\}\)\([0-9]\{2\}\)\([0-9]\{2\}\)T\([0-9]\{2\}\)\([0-9]\{2\}\)\([0-9]\{2\}\)Z-.*/\1-\2-\3 \4:\5:\6/p')
     log "pushing $name off-site"
-    if [ -n "${RESTIC_TIME:-}" ]; then
-        "$RESTIC" backup --quiet --host "$RESTIC_HOST" --tag authentik-sso --tag "$tag" --tag "backup=$name" --time "$RESTIC_TIME" "$STAGING" >/dev/null || return 1
-    else
-        "$RESTIC" backup --quiet --host "$RESTIC_HOST" --tag authentik-sso --tag "$tag" --tag "backup=$name" "$STAGING" >/dev/null || return 1
-    fi
+    "$RESTIC" backup --quiet --host "$RESTIC_HOST" --tag authentik-sso --tag "$tag" --tag "backup=$name" ${taken:+--time "$taken"} "$STAGING" >/dev/null || return 1
     rm -rf "$STAGING"
 }
 
@@ -217,7 +255,7 @@ offsite_push() {
 }
 
 offsite_push_locked() {
-    offsite_init || return 1
+    offsite_open || return 1
     for marker in "$PENDING_DIR"/*; do
         [ -e "$marker" ] || continue
         name=$(basename "$marker")
@@ -247,7 +285,8 @@ offsite_pending() {
     return 1
 }
 
-# A configuration that never worked (wrong password, credentials or address): waiting will not help.
+# A configuration that never worked (wrong password, credentials or address): waiting will not help. (`ready` probes
+# again first, so a passing failure at the first start costs one `pulumi up`, not a day.)
 offsite_unusable() {
     [ -n "$offsite" ] && [ -f "$STATE_DIR/offsite-last-failure" ] && ! offsite_proven || return 1
     echo "the off-site repository cannot be used: $(cat "$STATE_DIR/offsite-last-error" 2>/dev/null || echo 'see the container log')"
@@ -366,7 +405,7 @@ ready() {
     [ -f "$STARTED_MARKER" ] || { echo "still starting (taking the pre-upgrade dump if one is due)"; exit 1; }
     recorded=$(cat "$STATE_DIR/authentik-version" 2>/dev/null || true)
     [ "$recorded" = "$wanted" ] || { echo "started for authentik ${recorded:-(none)}, not $wanted"; exit 1; }
-    if problem=$(offsite_unusable); then
+    if offsite_unusable >/dev/null && ! offsite_open 2>/dev/null && problem=$(offsite_unusable); then
         # Waiting would not help: the deployment stops here with the reason (exit code 2 is "never" to the gate).
         echo "$problem"
         exit 2
@@ -380,6 +419,7 @@ startup() {
     *) fail "BACKUP_TIME must be HH:MM or off, got '$BACKUP_TIME'" ;;
     esac
     rm -f "$STARTED_MARKER"
+    OFFSITE_DEFER=yes
     # A run killed before its trap could clean up (SIGKILL, a host crash) leaves its partial files behind.
     rm -f "$BACKUP_DIR"/.partial-*
     rm -rf "$STATE_DIR/offsite.lock" "$STAGING"
@@ -395,22 +435,20 @@ startup() {
         fi
     fi
     if [ -n "$offsite" ]; then
-        # Opens (or creates) the repository now, so that wrong credentials stop this deployment instead of the
-        # first night's copy; and pushes what an earlier failure left queued.
-        if offsite_pending; then
-            (offsite_push) || log "the off-site copy failed; retrying every hour"
-        else
-            (mkdir -p "$STATE_DIR" && offsite_init) || log "the off-site repository cannot be used yet"
-        fi
+        # Opens (or creates) the repository now, so that wrong credentials stop this deployment instead of the first
+        # night's copy. Only a probe: queued backups are pushed by the loop, once the container has started.
+        offsite_open || log "the off-site repository cannot be used yet"
     fi
     date -u +%s >"$STARTED_MARKER"
+    OFFSITE_DEFER=""
 }
 
 loop() {
     startup
     log "daily backup at $BACKUP_TIME (UTC), keeping $RETENTION_DAYS days in $BACKUP_DIR"
     last_day=""
-    last_retry=$(date -u +%s)
+    # 0: what the start queued goes off-site at once.
+    last_retry=0
     while true; do
         if [ "$(date -u +%H:%M)" = "$BACKUP_TIME" ] && [ "$(date -u +%Y-%m-%d)" != "$last_day" ]; then
             last_day=$(date -u +%Y-%m-%d)
@@ -418,9 +456,12 @@ loop() {
             (run_backup daily) || true
         elif [ -n "$offsite" ] && [ $(($(date -u +%s) - last_retry)) -ge "$OFFSITE_RETRY_SECONDS" ]; then
             last_retry=$(date -u +%s)
-            # An outage of the off-site store: what it missed goes up within the hour after it is back.
+            # An outage of the off-site store: what it missed goes up within the hour after it is back; a failed
+            # probe is tried again, so the health check recovers with the store.
             if offsite_pending; then
                 (offsite_push) || true
+            elif [ -f "$STATE_DIR/offsite-last-failure" ]; then
+                offsite_open || true
             fi
         fi
         sleep 20
@@ -494,11 +535,17 @@ ready) ready "$@" ;;
 restore-db) restore_db "$@" ;;
 restore-files) restore_files "$@" ;;
 offsite-push) offsite_push ;;
+offsite-init)
+    [ -n "$offsite" ] || fail "off-site backups are not configured"
+    mkdir -p "$STATE_DIR"
+    errors="$STATE_DIR/restic-open.err"
+    if "$RESTIC" cat config >/dev/null 2>&1; then echo "the repository exists already"; offsite_open; else offsite_create; fi
+    ;;
 offsite-check) offsite_check ;;
 offsite-snapshots) [ -n "$offsite" ] || fail "off-site backups are not configured"; "$RESTIC" snapshots --host "$RESTIC_HOST" ;;
 offsite-fetch) offsite_fetch "$@" ;;
 *)
-    echo "usage: authentik-backup run [LABEL] | startup | loop | prune | health | ready VERSION | restore-db FILE | restore-files FILE | offsite-push | offsite-check | offsite-snapshots | offsite-fetch [SNAPSHOT]" >&2
+    echo "usage: authentik-backup run [LABEL] | startup | loop | prune | health | ready VERSION | restore-db FILE | restore-files FILE | offsite-push | offsite-init | offsite-check | offsite-snapshots | offsite-fetch [SNAPSHOT]" >&2
     exit 2
     ;;
 esac

@@ -14,6 +14,8 @@
 #                           offsite-snapshots` lists them)
 #   --prefix NAME           the stack's docker.namePrefix (default: authentik)
 #   --yes                   do not ask for confirmation
+#   --other-key             restore a snapshot taken with another AUTHENTIK_SECRET_KEY than the running one (users'
+#                           ids in the applications change, sessions and signed links break)
 #   --no-start              leave server and worker stopped: for a rollback, whose older version `pulumi up` then
 #                           deploys (the running containers are the newer version, which would migrate the
 #                           restored database forward again)
@@ -24,6 +26,7 @@ prefix=authentik
 assume_yes=false
 start_after=true
 from_offsite=""
+other_key=false
 positional=()
 while [ $# -gt 0 ]; do
     case "$1" in
@@ -31,6 +34,7 @@ while [ $# -gt 0 ]; do
     --yes) assume_yes=true; shift ;;
     --no-start) start_after=false; shift ;;
     --from-offsite) from_offsite=${2:?--from-offsite needs a snapshot id, or latest}; shift 2 ;;
+    --other-key) other_key=true; shift ;;
     -h | --help) sed -n '2,20p' "$0"; exit 0 ;;
     -*) echo "unknown option $1" >&2; exit 2 ;;
     *) positional+=("$1"); shift ;;
@@ -57,9 +61,23 @@ if [ -n "$from_offsite" ]; then
     dump=$(sed -n 's/^dump=//p' <<<"$fetched")
     archive=$(sed -n 's/^archive=//p' <<<"$fetched")
     manifest=$(sed -n 's/^manifest=//p' <<<"$fetched")
+    secret_key=$(sed -n 's/^secretKey=//p' <<<"$fetched")
     if [ -z "$archive" ]; then
         echo "snapshot $from_offsite holds no files archive; nothing was changed" >&2
         exit 1
+    fi
+    # The database holds values derived from and signed with the secret key (the user ids applications see, among
+    # them): restoring under another key changes them. Compared as hashes; neither key is printed.
+    if [ -n "$secret_key" ] && [ "$other_key" != true ]; then
+        snapshot_key=$(docker exec "$backup" sha256sum "/backups/$secret_key" | cut -d' ' -f1)
+        if running_key=$(docker exec "$server" sh -c 'printf %s "$AUTHENTIK_SECRET_KEY" | sha256sum' 2>/dev/null | cut -d' ' -f1) && [ -n "$running_key" ]; then
+            if [ "$snapshot_key" != "$running_key" ]; then
+                echo "snapshot $from_offsite was taken with another AUTHENTIK_SECRET_KEY than $server runs: set authentik.secretKey to the snapshot's key and pulumi up first (README, \"the state is lost too\"), or pass --other-key; nothing was changed" >&2
+                exit 1
+            fi
+        else
+            echo "note: $server is not running, so its secret key could not be compared with the snapshot's" >&2
+        fi
     fi
 else
     dump=$(basename "${positional[0]}")

@@ -35,7 +35,12 @@ const cases: Case[] = [
     {
         rule: "an off-site repository needs a scheme restic knows, or an absolute path",
         overrides: offsite({ repository: "ftp://nas.lan/backups" }),
-        expected: ["authentik-sso:backup.offsite.repository", '"ftp://nas.lan/backups"', "scheme ftp:", "s3:, b2:, sftp:, rest:, azure:, gs:"],
+        expected: ["authentik-sso:backup.offsite.repository", '"ftp://nas.lan/backups"', "scheme ftp:", "s3:, b2:, rest:, azure:"],
+    },
+    {
+        rule: "sftp: and gs: repositories cannot work from the backup container",
+        overrides: offsite({ repository: "sftp:backup@nas.lan:/srv/restic" }),
+        expected: ["authentik-sso:backup.offsite.repository", "scheme sftp:", "no ssh client, key or known_hosts there", "rest:"],
     },
     {
         rule: "an off-site repository may not be a relative path",
@@ -49,13 +54,23 @@ const cases: Case[] = [
     },
     {
         rule: "a repository URL's password is not echoed",
-        overrides: offsite({ repository: "rsync://user:s3cr3t-in-url@nas.lan/backups" }),
-        expected: ["authentik-sso:backup.offsite.repository", '"rsync://[secret]@nas.lan/backups"', "scheme rsync:"],
+        overrides: offsite({ repository: "rest:https://user:s3cr3t-in-url@nas.lan:8000/authentik" }),
+        expected: ["authentik-sso:backup.offsite.repository", '"rest:https://[secret]@nas.lan:8000/authentik"', "carries a password in the URL", "RESTIC_REST_PASSWORD"],
     },
     {
         rule: "off-site credentials are environment variable names",
         overrides: offsite({ env: { "aws-key": "x" } }),
-        expected: ["authentik-sso:backup.offsite.env.aws-key", 'the name "aws-key" must be an environment variable name such as AWS_ACCESS_KEY_ID'],
+        expected: ["authentik-sso:backup.offsite.env.aws-key", 'the name "aws-key" must be a backend credential restic reads: AWS_*'],
+    },
+    {
+        rule: "off-site credentials cannot override the repository's password or the script's settings",
+        overrides: offsite({ env: { RESTIC_PASSWORD: "x" } }),
+        expected: ["authentik-sso:backup.offsite.env.RESTIC_PASSWORD", "not RESTIC_PASSWORD: that is backup.offsite.password"],
+    },
+    {
+        rule: "restic needs room in the backup container",
+        overrides: { ...offsite({}), docker: { ...localDocker, memoryLimitsMb: { backup: 64 } } },
+        expected: ["authentik-sso:docker.memoryLimitsMb.backup", "got 64", "at least 128 with backup.offsite"],
     },
     {
         rule: "the off-site keep policy keeps at least one of each",
@@ -528,6 +543,6 @@ describe("warnings for settings that work but may collide", () => {
         const withRepository = (repository: string) =>
             configWarnings(parseStackConfig({ domain: "auth.example.com", authentik: { bootstrapEmail: "a@example.com" }, backup: { offsite: { repository } } }));
         expect(withRepository("/mnt/nas/restic")).toEqual([expect.stringContaining("authentik-sso:backup.offsite.repository: /mnt/nas/restic is a path on the Docker host")]);
-        expect(withRepository("sftp:backup@nas.lan:/srv/restic")).toEqual([]);
+        expect(withRepository("rest:https://nas.lan:8000/authentik")).toEqual([]);
     });
 });

@@ -28,8 +28,11 @@ printf '%s\\n' "$*" >>"$DOCKER_LOG"
 inside() { case "$1" in /backups/*) printf '%s' "$BACKUP_DIR/\${1#/backups/}" ;; *) printf '%s' "$1" ;; esac; }
 case "$1" in
 exec)
+    # The server's environment holds the running stack's secret key.
+    if [ "$2" = authentik-server ]; then shift 2; AUTHENTIK_SECRET_KEY=$SERVER_SECRET_KEY exec "$@"; fi
     shift 2
     case "$1" in
+    sha256sum) exec sha256sum "$(inside "$2")" ;;
     authentik-backup) shift; args=(); for arg in "$@"; do args+=("$(inside "$arg")"); done; exec $SHELL_COMMAND "$SCRIPT" "\${args[@]}" ;;
     test) exec test "$2" "$(inside "$3")" ;;
     cat) [ "$2" = /usr/local/bin/authentik-backup ] && exec cat "$SCRIPT"; exec cat "$(inside "$2")" ;;
@@ -151,15 +154,22 @@ describeWithTool(
 
             const pending = () => (fs.existsSync(path.join(stateDir, "offsite-pending")) ? fs.readdirSync(path.join(stateDir, "offsite-pending")) : []);
 
-            test("the first backup creates the repository; each backup becomes one tagged snapshot with its dump, files, manifest and secret key", () => {
+            test("a path repository is created only by offsite-init; then each backup becomes one tagged snapshot with its dump, files, manifest and secret key", () => {
                 fs.rmSync(repository, { recursive: true });
-                const first = backup(["run"], { BACKUP_STAMP: "20261101T030000Z", RESTIC_TIME: "2026-11-01 03:00:00" });
+                // An unmounted share looks like this too: nothing is created by itself.
+                const first = backup(["run"], { BACKUP_STAMP: "20261101T030000Z" });
                 expect(first.status).toBe(0);
-                expect(first.stderr).toContain("initialising the off-site repository");
-                expect(first.stderr).toContain("off-site copy done");
+                expect(first.stderr).toContain(`there is no repository at ${repository}: if the share is mounted there, create it once with: docker exec <name>-backup authentik-backup offsite-init`);
+                expect(fs.existsSync(repository)).toBe(false);
+                expect(pending()).toEqual(["20261101T030000Z-daily"]);
+                const init = backup(["offsite-init"]);
+                expect(init.stderr).toContain("initialising the off-site repository");
+                expect(init.status).toBe(0);
                 useCheapKey(repository, PASSWORD);
-                const second = backup(["run"], { BACKUP_STAMP: "20261102T030000Z", RESTIC_TIME: "2026-11-02 03:00:00" });
+                expect(backup(["offsite-push"]).status).toBe(0);
+                const second = backup(["run"], { BACKUP_STAMP: "20261102T030000Z" });
                 expect(second.status).toBe(0);
+                expect(second.stderr).toContain("off-site copy done");
                 expect(second.stderr).not.toContain("initialising");
 
                 const taken = snapshots();
@@ -176,7 +186,10 @@ describeWithTool(
                 expect(files).toEqual(["authentik-db-20261102T030000Z-daily.dump", "authentik-files-20261102T030000Z-daily.tar.gz", "authentik-secret-key", "manifest.json"]);
                 const manifest = JSON.parse(restic(["dump", "latest", path.join(backupDir, ".offsite-staging", "manifest.json")])) as Record<string, string>;
                 expect(manifest).toMatchObject({ stack: "dev", backup: "20261102T030000Z-daily", authentikVersion: "2026.8.3", postgresImage: "docker.io/library/postgres:16.14-alpine" });
-                expect(restic(["dump", "latest", path.join(backupDir, ".offsite-staging", "authentik-secret-key")]).trim()).toBe(SECRET_KEY);
+                // Without a newline: `pulumi config set --secret … < authentik-secret-key` takes it as it is.
+                expect(restic(["dump", "latest", path.join(backupDir, ".offsite-staging", "authentik-secret-key")])).toBe(SECRET_KEY);
+                // Each snapshot carries its backup's time, not the push's.
+                expect(taken.map((snapshot) => snapshot.time.slice(0, 19))).toEqual(["2026-11-01T03:00:00", "2026-11-02T03:00:00"]);
                 expect(pending()).toEqual([]);
                 expect(fs.existsSync(path.join(backupDir, ".offsite-staging"))).toBe(false);
                 // The local copies stay: the snapshot took hard links.
@@ -189,12 +202,12 @@ describeWithTool(
                 const policy = { KEEP_DAILY: "2", KEEP_WEEKLY: "1", KEEP_MONTHLY: "2", CHECK_DAY: "never" };
                 for (const [index, day] of days.entries()) {
                     const stamp = `${day.replace(/-/g, "")}T030000Z`;
-                    expect(backup(["run"], { ...policy, BACKUP_STAMP: stamp, RESTIC_TIME: `${day} 03:00:00` }).status).toBe(0);
+                    expect(backup(["run"], { ...policy, BACKUP_STAMP: stamp }).status).toBe(0);
                     if (index === 0) {
-                        expect(backup(["run", "pre-upgrade-2026.5.6-to-2026.8.3"], { ...policy, BACKUP_STAMP: `${day.replace(/-/g, "")}T040000Z`, RESTIC_TIME: `${day} 04:00:00` }).status).toBe(0);
+                        expect(backup(["run", "pre-upgrade-2026.5.6-to-2026.8.3"], { ...policy, BACKUP_STAMP: `${day.replace(/-/g, "")}T040000Z` }).status).toBe(0);
                     }
                     if (index === 1) {
-                        expect(backup(["run", "before-postgres-major"], { ...policy, BACKUP_STAMP: `${day.replace(/-/g, "")}T050000Z`, RESTIC_TIME: `${day} 05:00:00` }).status).toBe(0);
+                        expect(backup(["run", "before-postgres-major"], { ...policy, BACKUP_STAMP: `${day.replace(/-/g, "")}T050000Z` }).status).toBe(0);
                     }
                 }
                 const kept = snapshots().map((snapshot) => `${snapshot.time.slice(0, 10)} ${snapshot.tags.filter((tag) => !tag.startsWith("backup=") && tag !== "authentik-sso").join(",")}`);
@@ -211,7 +224,7 @@ describeWithTool(
             });
 
             test("a wrong password fails the copy, keeps it queued and every local backup, and stops the next deployment", () => {
-                expect(backup(["run"], { BACKUP_STAMP: "20261101T030000Z", RESTIC_TIME: "2026-11-01 03:00:00" }).status).toBe(0);
+                expect(backup(["run"], { BACKUP_STAMP: "20261101T030000Z" }).status).toBe(0);
                 fs.mkdirSync(backupDir, { recursive: true });
                 const old = path.join(backupDir, "authentik-db-20240101T030000Z-daily.dump");
                 fs.writeFileSync(old, "old");
@@ -220,14 +233,14 @@ describeWithTool(
 
                 fs.chmodSync(envFile, 0o600);
                 fs.writeFileSync(envFile, offsiteEnvFile({ RESTIC_REPOSITORY: repository, RESTIC_PASSWORD: "not the password at all", AUTHENTIK_SECRET_KEY: SECRET_KEY }));
-                const run = backup(["run"], { BACKUP_STAMP: "20261102T030000Z", RESTIC_TIME: "2026-11-02 03:00:00" });
+                const run = backup(["run"], { BACKUP_STAMP: "20261102T030000Z" });
                 // The local backup itself succeeded.
                 expect(run.status).toBe(0);
                 expect(run.stderr).toContain("FAILED (off-site)");
                 expect(run.stderr).toContain("local backups are kept until the off-site copy succeeds");
                 expect(pending()).toEqual(["20261102T030000Z-daily"]);
                 expect(fs.existsSync(old)).toBe(true);
-                expect(fs.readFileSync(path.join(stateDir, "offsite-last-error"), "utf8")).toMatch(/cannot be opened: .*(wrong password|no key found)/);
+                expect(fs.readFileSync(path.join(stateDir, "offsite-last-error"), "utf8")).toMatch(/(cannot be opened|wrong password).*(wrong password|no key found)/);
 
                 // A new configuration that never worked is a misconfiguration: unhealthy, and `ready` says never.
                 expect(backup(["startup"]).status).toBe(0);
@@ -239,9 +252,13 @@ describeWithTool(
                 expect(ready.stdout).toContain("the off-site repository cannot be used");
                 expect(snapshots()).toHaveLength(1);
 
-                // The right password again: the next start pushes what was queued.
+                // The right password again: the start's probe clears the failure, and the loop's first round (offsite-push
+                // here) pushes what was queued.
                 fs.writeFileSync(envFile, offsiteEnvFile({ RESTIC_REPOSITORY: repository, RESTIC_PASSWORD: PASSWORD, AUTHENTIK_SECRET_KEY: SECRET_KEY }));
                 expect(backup(["startup"]).status).toBe(0);
+                expect(fs.existsSync(path.join(stateDir, "offsite-last-failure"))).toBe(false);
+                expect(pending()).toEqual(["20261102T030000Z-daily"]);
+                expect(backup(["offsite-push"]).status).toBe(0);
                 expect(pending()).toEqual([]);
                 expect(snapshots().map((snapshot) => snapshot.tags.find((tag) => tag.startsWith("backup=")))).toEqual(["backup=20261101T030000Z-daily", "backup=20261102T030000Z-daily"]);
                 expect(backup(["health"]).stdout.trim()).toBe("ok");
@@ -250,16 +267,19 @@ describeWithTool(
 
             test("an outage after the repository worked once is retried and does not stop a deployment, until no copy succeeded for a day", () => {
                 expect(backup(["startup"]).status).toBe(0);
-                expect(backup(["run"], { BACKUP_STAMP: "20261101T030000Z", RESTIC_TIME: "2026-11-01 03:00:00" }).status).toBe(0);
+                expect(backup(["run"], { BACKUP_STAMP: "20261101T030000Z" }).status).toBe(0);
                 const away = `${repository}-away`;
                 fs.renameSync(repository, away);
                 // An unmounted share: an empty folder where the repository was. It must not be created anew there.
                 fs.mkdirSync(repository);
-                const run = backup(["run"], { BACKUP_STAMP: "20261102T030000Z", RESTIC_TIME: "2026-11-02 03:00:00" });
+                const run = backup(["run"], { BACKUP_STAMP: "20261102T030000Z" });
                 expect(run.status).toBe(0);
                 expect(run.stderr).toContain("the repository this stack used before is gone");
                 expect(fs.readdirSync(repository)).toEqual([]);
-                expect(pending()).toEqual(["20261102T030000Z-daily"]);
+                // Two more nights of the outage.
+                expect(backup(["run"], { BACKUP_STAMP: "20261103T030000Z" }).status).toBe(0);
+                expect(backup(["run"], { BACKUP_STAMP: "20261104T030000Z" }).status).toBe(0);
+                expect(pending()).toEqual(["20261102T030000Z-daily", "20261103T030000Z-daily", "20261104T030000Z-daily"]);
                 // Within the hour after a (re)start, a store that worked before is given time: a deployment goes through.
                 expect(backup(["health"]).stdout.trim()).toBe("ok");
                 expect(backup(["ready", "2026.8.3"]).status).toBe(0);
@@ -284,12 +304,13 @@ describeWithTool(
                 const retry = backup(["offsite-push"]);
                 expect(retry.status).toBe(0);
                 expect(pending()).toEqual([]);
-                expect(snapshots()).toHaveLength(2);
+                // Every night of the outage keeps its own day, so the keep policy keeps each of them.
+                expect(snapshots().map((snapshot) => snapshot.time.slice(0, 10))).toEqual(["2026-11-01", "2026-11-02", "2026-11-03", "2026-11-04"]);
                 expect(backup(["health"], { MAX_AGE_SECONDS: "86400" }).stdout.trim()).toBe("ok");
             });
 
             test("offsite-check reads every pack and reports a damaged one", () => {
-                expect(backup(["run"], { BACKUP_STAMP: "20261101T030000Z", RESTIC_TIME: "2026-11-01 03:00:00" }).status).toBe(0);
+                expect(backup(["run"], { BACKUP_STAMP: "20261101T030000Z" }).status).toBe(0);
                 expect(backup(["offsite-check"]).status).toBe(0);
                 const packs = execFileSync("find", [path.join(repository, "data"), "-type", "f"], { encoding: "utf8" }).trim().split("\n");
                 const largest = packs.sort((a, b) => fs.statSync(b).size - fs.statSync(a).size)[0] as string;
@@ -306,9 +327,9 @@ describeWithTool(
 
             test("a lost VM: `restore.sh --from-offsite latest` brings back the database and files row for row, from the repository alone", () => {
                 const before = psql("SELECT id, username, attributes::text FROM users ORDER BY id");
-                expect(backup(["run"], { BACKUP_STAMP: "20261101T030000Z", RESTIC_TIME: "2026-11-01 03:00:00" }).status).toBe(0);
+                expect(backup(["run"], { BACKUP_STAMP: "20261101T030000Z" }).status).toBe(0);
                 psql("INSERT INTO users (username) VALUES ('after-the-last-backup')");
-                expect(backup(["run"], { BACKUP_STAMP: "20261102T030000Z", RESTIC_TIME: "2026-11-02 03:00:00" }).status).toBe(0);
+                expect(backup(["run"], { BACKUP_STAMP: "20261102T030000Z" }).status).toBe(0);
                 const latest = psql("SELECT id, username, attributes::text FROM users ORDER BY id");
 
                 // The VM is gone: its disk (local backups, state) and the database with it. A new one is empty.
@@ -330,12 +351,13 @@ describeWithTool(
                         SHELL_COMMAND: shell.command.join(" "),
                         DOCKER_LOG: path.join(shimDir, "calls.log"),
                         HEALTH_TIMEOUT_SECONDS: "0",
+                        SERVER_SECRET_KEY: SECRET_KEY,
                     },
                 });
                 expect(restore.stderr).not.toContain("FAILED");
                 expect(restore.status).toBe(0);
                 expect(restore.stdout).toContain('"backup":"20261102T030000Z-daily"');
-                expect(restore.stdout).toContain("authentik is healthy again");
+                expect(restore.stderr).not.toContain("could not be compared");
                 expect(psql("SELECT id, username, attributes::text FROM users ORDER BY id")).toBe(latest);
                 expect(fs.readFileSync(path.join(filesRoot, "data/media/public/logo.svg"), "utf8")).toBe("<svg>original</svg>");
                 const secretKey = execFileSync("find", [path.join(backupDir, "offsite-restore"), "-name", "authentik-secret-key"], { encoding: "utf8" }).trim();
@@ -348,6 +370,51 @@ describeWithTool(
                 const olderDump = (older.stdout.match(/^dump=(.*)$/m) as RegExpMatchArray)[1] as string;
                 expect(backup(["restore-db", path.join(backupDir, olderDump)]).status).toBe(0);
                 expect(psql("SELECT id, username, attributes::text FROM users ORDER BY id")).toBe(before);
+            });
+
+            test("restic 0.17+'s exit codes: 10 creates a remote repository once, 12 is a wrong password, anything else is no reason to create one; a probe gives up after its time", () => {
+                const bin = fs.mkdtempSync(path.join(root, "restic-"));
+                const log = path.join(bin, "calls.log");
+                // What restic 0.18 answers for `cat config` (cmd/restic/global.go, exit codes 10 and 12), as set by the test.
+                fs.writeFileSync(
+                    path.join(bin, "restic"),
+                    `#!/bin/sh\necho "$*" >>"${log}"\ncase "$1" in\ncat) [ -n "$FAKE_SLEEP" ] && sleep "$FAKE_SLEEP"; echo "Fatal: $FAKE_MESSAGE" >&2; exit "$FAKE_CODE" ;;\ninit) exit 0 ;;\nesac\nexit 0\n`,
+                    { mode: 0o755 },
+                );
+                const remote = { RESTIC: path.join(bin, "restic"), OFFSITE_ENV_FILE: "", RESTIC_REPOSITORY: "s3:s3.example.com/bucket/authentik", RESTIC_PASSWORD: PASSWORD };
+                const probe = (env: Record<string, string>) => {
+                    fs.rmSync(log, { force: true });
+                    const result = backup(["startup"], { ...remote, FAKE_SLEEP: "", ...env });
+                    return { ...result, calls: fs.existsSync(log) ? fs.readFileSync(log, "utf8").trim().split("\n") : [] };
+                };
+                const missing = probe({ FAKE_CODE: "10", FAKE_MESSAGE: "repository does not exist: unable to open config file" });
+                expect(missing.calls).toEqual(["cat config", "init"]);
+                expect(missing.stderr).toContain("initialising the off-site repository");
+                // Proven now: the same answer later means the repository is gone, and nothing is created.
+                const gone = probe({ FAKE_CODE: "10", FAKE_MESSAGE: "repository does not exist" });
+                expect(gone.calls).toEqual(["cat config"]);
+                expect(fs.readFileSync(path.join(stateDir, "offsite-last-error"), "utf8")).toContain("the repository this stack used before is gone");
+                fs.rmSync(path.join(stateDir, "offsite-proven"));
+                const wrong = probe({ FAKE_CODE: "12", FAKE_MESSAGE: "wrong password or no key found" });
+                expect(wrong.calls).toEqual(["cat config"]);
+                expect(fs.readFileSync(path.join(stateDir, "offsite-last-error"), "utf8")).toContain("wrong password for the repository");
+                const unreachable = probe({ FAKE_CODE: "1", FAKE_MESSAGE: "unable to open config file: Get https://s3.example.com: dial tcp: i/o timeout\nIs there a repository at the following location?" });
+                expect(unreachable.calls).toEqual(["cat config"]);
+                expect(fs.readFileSync(path.join(stateDir, "offsite-last-error"), "utf8")).toContain("the repository cannot be opened (restic exit 1");
+                const slow = probe({ FAKE_CODE: "0", FAKE_MESSAGE: "", FAKE_SLEEP: "5", OFFSITE_PROBE_SECONDS: "1" });
+                expect(slow.status).toBe(0);
+                expect(fs.readFileSync(path.join(stateDir, "offsite-last-error"), "utf8")).toContain("did not answer within 1 s");
+            });
+
+            test("the start only probes: a pre-upgrade backup is queued, and pushed by the loop once the container counts as started", () => {
+                expect(backup(["startup"], { AUTHENTIK_VERSION: "2026.5.6" }).status).toBe(0);
+                const upgrade = backup(["startup"], { AUTHENTIK_VERSION: "2026.8.3" });
+                expect(upgrade.status).toBe(0);
+                expect(upgrade.stderr).toContain("is queued for the off-site copy, right after the container has started");
+                expect(pending()).toEqual([expect.stringMatching(/^\d{8}T\d{6}Z-pre-upgrade-2026\.5\.6-to-2026\.8\.3$/)]);
+                expect(snapshots()).toEqual([]);
+                expect(backup(["offsite-push"]).status).toBe(0);
+                expect(snapshots().map((snapshot) => snapshot.tags.filter((tag) => tag === "pre-upgrade"))).toEqual([["pre-upgrade"]]);
             });
 
             test("without a repository the off-site commands refuse, and local backups work as before", () => {

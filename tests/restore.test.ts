@@ -26,6 +26,7 @@ case "$1 $2" in
   "exec sso-backup")
     case "$3" in
       cat) [ "$4" = /usr/local/bin/authentik-backup ] && echo "# backup script" || echo '{"authentikVersion":"2026.8.3"}' ;;
+      sha256sum) echo "\${FAKE_SNAPSHOT_KEY_HASH:-aaaa}  $4" ;;
       test) [ "$5" != "/backups/missing.dump" ] ;;
       authentik-backup)
         if [ "$4" = restore-db ] && [ -n "\${FAIL_RESTORE_DB:-}" ]; then echo "FAILED: the restore failed; the database was left as it was" >&2; exit 1; fi
@@ -37,6 +38,7 @@ manifest=offsite-restore/backups/.offsite-staging/manifest.json
 secretKey=offsite-restore/backups/.offsite-staging/authentik-secret-key}"
         fi ;;
     esac ;;
+  "exec sso-server") echo "\${FAKE_RUNNING_KEY_HASH:-aaaa}  -" ;;
   run*) cat > /dev/null ;;
 esac
 `;
@@ -136,6 +138,17 @@ describe("scripts/restore.sh --from-offsite", () => {
         expect(log.find((line) => line.startsWith("run "))).toMatch(new RegExp(`-s restore-files /backups/${STAGED.replace(/\./g, "\\.")}/${ARCHIVE.replace(/\./g, "\\.")}$`));
         expect(result.stdout).toContain('taken by: {"authentikVersion":"2026.8.3"}');
         expect(result.stdout).toContain("authentik is healthy again");
+    });
+
+    test("a snapshot taken with another secret key is refused unless asked for, comparing hashes only", () => {
+        const { restore, calls } = setup();
+        const other = restore(["--prefix", "sso", "--yes", "--from-offsite", "latest"], "", { FAKE_RUNNING_KEY_HASH: "bbbb" });
+        expect(other.status).toBe(1);
+        expect(other.stderr).toContain("was taken with another AUTHENTIK_SECRET_KEY than sso-server runs");
+        expect(calls().filter((line) => line.startsWith("stop"))).toEqual([]);
+        expect(calls()).toContain(`exec sso-backup sha256sum /backups/${STAGED}/authentik-secret-key`);
+        const anyway = restore(["--prefix", "sso", "--yes", "--other-key", "--from-offsite", "latest"], "", { FAKE_RUNNING_KEY_HASH: "bbbb" });
+        expect(anyway.status).toBe(0);
     });
 
     test("a snapshot that cannot be fetched changes nothing", () => {

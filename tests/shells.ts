@@ -10,7 +10,7 @@ import { hasCommand } from "./tools";
 /** Every tool scripts/authentik-backup.sh calls besides the PostgreSQL client and restic: busybox has them all. */
 const BUSYBOX_APPLETS = [
     "basename", "cat", "cp", "cut", "date", "find", "grep", "gzip", "head", "ln", "ls", "mkdir", "mktemp", "mv", "printf",
-    "rm", "sed", "sha256sum", "sleep", "sort", "tail", "tar", "tr",
+    "rm", "sed", "sha256sum", "sleep", "sort", "tail", "tar", "timeout", "tr",
 ];
 
 export interface Shell {
