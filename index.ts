@@ -8,17 +8,19 @@ import * as pulumi from "@pulumi/pulumi";
 import { Authentik } from "./components/authentik";
 import { AuthentikData } from "./components/authentikData";
 import { Backup } from "./components/backup";
+import { Blueprints } from "./components/blueprints";
 import { CloudflareTunnel } from "./components/cloudflareTunnel";
 import { Cloudflared } from "./components/cloudflared";
 import { DockerTarget, LocalDockerHost, SshDockerHost } from "./components/dockerHost";
 import { ProxmoxVm } from "./components/proxmoxVm";
+import { IdentitySecrets } from "./components/identitySecrets";
 import { AuthentikSecrets } from "./components/secrets";
 import { AuthentikPlan, planAuthentik, stackImages } from "./lib/authentikPlan";
 import { planBackup } from "./lib/backupPlan";
 import { CommandRunner, localDockerEndpoint } from "./lib/dockerEndpoint";
 import { PROJECT, StackConfig, configWarnings } from "./lib/config";
 import { readDeployedVersions } from "./lib/deployedVersions";
-import { loadStackConfig } from "./lib/loadConfig";
+import { loadStackConfig, loadUserBlueprints } from "./lib/loadConfig";
 import { planConnectors, planIngress, tunnelName } from "./lib/tunnelPlan";
 import { assertSafeUpgrade } from "./lib/upgradeGuard";
 
@@ -29,7 +31,7 @@ export default async function main(): Promise<Record<string, unknown>> {
         void pulumi.log.warn(warning);
     }
     const stack = pulumi.getStack();
-    const plan = planAuthentik(config);
+    const plan = planAuthentik(config, loadUserBlueprints(config));
     // Upgrades go one authentik release line at a time, never back, PostgreSQL majors only when allowed, and the VM
     // disk never shrinks.
     assertSafeUpgrade(await readDeployedVersions(), config);
@@ -47,7 +49,8 @@ export default async function main(): Promise<Record<string, unknown>> {
               zoneId: config.cloudflare.zoneId ?? zoneIdByName(config.cloudflare.zone),
               tunnelName: tunnelName(PROJECT, stack),
               hostname: config.domain,
-              ingress: planIngress(config.domain, plan.internalUrl),
+              applicationHostnames: plan.identity?.proxyHosts ?? [],
+              ingress: planIngress(config.domain, plan.internalUrl, plan.identity?.proxyHosts),
               comment: `authentik-sso (${stack}): Cloudflare Tunnel to authentik`,
               ...cloudflareApiToken(),
           })
@@ -55,8 +58,10 @@ export default async function main(): Promise<Record<string, unknown>> {
 
     const { target, vm } = dockerTarget(config, stack, plan);
 
+    const identitySecrets = plan.identity ? new IdentitySecrets("identity", { plan: plan.identity }) : undefined;
     const smtpPassword = config.smtp?.password;
     const secretValues = {
+        ...identitySecrets?.values,
         postgresPassword: secrets.postgresPassword,
         secretKey: secrets.secretKey,
         bootstrapPassword: secrets.bootstrapPassword,
@@ -88,6 +93,10 @@ export default async function main(): Promise<Record<string, unknown>> {
         { plan, data, secrets: secretValues, startAfter: [backup.ready], backupContainerName: backupPlan.containerName, target },
     );
 
+    if (plan.blueprints.length > 0) {
+        new Blueprints("identity", { files: plan.blueprints, worker: authentik.worker, workerName: authentik.workerName, target });
+    }
+
     if (tunnel && config.cloudflare) {
         new Cloudflared("cloudflared", {
             plan: planConnectors(config.docker.namePrefix, config.cloudflare.connectors),
@@ -115,6 +124,8 @@ export default async function main(): Promise<Record<string, unknown>> {
         dockerHost: target.host,
         ...(vm && config.proxmox ? { vmId: vm.vmId, vmAddress: vm.address, vmDiskGb: config.proxmox.diskGb, vmHostKey: vm.hostPublicKey } : {}),
         ...(tunnel ? { tunnelId: tunnel.tunnelId, tunnelName: tunnelName(PROJECT, stack) } : {}),
+        ...(identitySecrets ? { oidcClients: identitySecrets.oidcClients } : {}),
+        ...(identitySecrets?.breakGlassPassword ? { breakGlassPassword: identitySecrets.breakGlassPassword } : {}),
     };
 }
 

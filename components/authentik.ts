@@ -37,6 +37,8 @@ export class Authentik extends pulumi.ComponentResource {
     public readonly server: GatedContainer;
     public readonly worker: GatedContainer;
     public readonly containerNames: pulumi.Output<Record<string, string>>;
+    /** The worker's container name (blueprints are applied in it). */
+    public readonly workerName: string;
     /** Resolves to the deployed version once server and worker have both reported healthy. */
     public readonly runningVersion: pulumi.Output<string>;
 
@@ -87,6 +89,7 @@ export class Authentik extends pulumi.ComponentResource {
         );
 
         this.containerNames = pulumi.output(Object.fromEntries(plan.services.map((service) => [service.role, service.containerName])));
+        this.workerName = plan.services.find((service) => service.role === "worker")?.containerName ?? "";
         // The gates' outputs are secret when they run over SSH (the command provider marks every output of a command
         // with a secret connection); the version is not.
         this.runningVersion = pulumi.unsecret(pulumi.all([this.server.ready.stdout, this.worker.ready.stdout]).apply(() => plan.version));

@@ -11,6 +11,8 @@ export interface CloudflareTunnelArgs {
     tunnelName: string;
     /** Public hostname, e.g. auth.example.com: gets a proxied CNAME to the tunnel. */
     hostname: string;
+    /** Hostnames of applications behind authentik's proxy: each gets a proxied CNAME to the tunnel too. */
+    applicationHostnames?: readonly string[];
     /** Ingress rules from `planIngress`, catch-all last. */
     ingress: IngressRule[];
     /** Shown on the DNS record in Cloudflare's dashboard. */
@@ -27,6 +29,8 @@ export class CloudflareTunnel extends pulumi.ComponentResource {
     public readonly tunnel: cloudflare.ZeroTrustTunnelCloudflared;
     public readonly config: cloudflare.ZeroTrustTunnelCloudflaredConfig;
     public readonly dnsRecord: cloudflare.DnsRecord;
+    /** By hostname: the records of the proxy applications. */
+    public readonly applicationRecords: Readonly<Record<string, cloudflare.DnsRecord>>;
     public readonly tunnelId: pulumi.Output<string>;
     /** The connector token (secret). */
     public readonly token: pulumi.Output<string>;
@@ -71,20 +75,24 @@ export class CloudflareTunnel extends pulumi.ComponentResource {
             { parent: this },
         );
 
-        this.dnsRecord = new cloudflare.DnsRecord(
-            `${name}-dns`,
-            {
-                zoneId: args.zoneId,
-                name: args.hostname,
-                type: "CNAME",
-                content: this.tunnel.id.apply(cnameTarget),
-                proxied: true,
-                // 1 means automatic, the only TTL Cloudflare allows for proxied records.
-                ttl: 1,
-                comment: args.comment,
-            },
-            { parent: this },
-        );
+        const record = (resourceName: string, hostname: string) =>
+            new cloudflare.DnsRecord(
+                resourceName,
+                {
+                    zoneId: args.zoneId,
+                    name: hostname,
+                    type: "CNAME",
+                    content: this.tunnel.id.apply(cnameTarget),
+                    proxied: true,
+                    // 1 means automatic, the only TTL Cloudflare allows for proxied records.
+                    ttl: 1,
+                    comment: args.comment,
+                },
+                { parent: this },
+            );
+        this.dnsRecord = record(`${name}-dns`, args.hostname);
+        // Named by hostname, so adding or removing one application touches its record only.
+        this.applicationRecords = Object.fromEntries((args.applicationHostnames ?? []).map((hostname) => [hostname, record(`${name}-dns-${hostname}`, hostname)]));
 
         // Made from the tunnel's own parts (connectorToken): no API call, so previews need no write permission. It
         // lets anyone run connectors for this tunnel.

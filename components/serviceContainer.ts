@@ -83,6 +83,7 @@ export function serviceContainer(
             volumes: service.mounts.map((mount) => volumeArgs(mount, volumes)),
             healthcheck: healthcheckArgs(service.healthcheck),
             labels: hostLabels(target),
+            ...(service.uploads !== undefined ? { uploads: service.uploads.map((upload) => ({ file: upload.file, content: upload.content })) } : {}),
             ...containerBase(service.memoryMb, service.stopGraceSeconds),
         },
         // The container name is fixed, so the old container must go before its replacement starts.

@@ -4,12 +4,14 @@
  * plan into Docker resources; tests and the offline plan read it directly.
  */
 import type { StackConfig } from "./config";
+import { BLUEPRINTS_ROOT, BlueprintFile, IdentityPlan, planIdentity } from "./identityPlan";
 import type { HealthcheckPlan } from "./containerDefaults";
 import { Ipv4Cidr, firstHost, parseCidr } from "./ipv4";
 import { AuthentikFeatures, featuresOf, parseAuthentikVersion } from "./versions";
 
 /** Secret values the environment refers to; the component resolves them from Pulumi secrets. */
-export type SecretRef = "postgresPassword" | "secretKey" | "bootstrapPassword" | "bootstrapToken" | "smtpPassword";
+/** The stack's secrets by name; `identity:<key>` are the generated secrets the blueprints read (IdentityPlan.secrets). */
+export type SecretRef = "postgresPassword" | "secretKey" | "bootstrapPassword" | "bootstrapToken" | "smtpPassword" | `identity:${string}`;
 
 export type EnvEntry = { readonly name: string; readonly value: string } | { readonly name: string; readonly secret: SecretRef };
 
@@ -49,6 +51,8 @@ export interface ServicePlan {
     /** Seconds between the stop signal and SIGKILL, on replacement, destroy and `docker stop`. */
     readonly stopGraceSeconds: number;
     readonly publish?: { readonly ip: string; readonly port: number; readonly internal: number };
+    /** Files put into the container before it starts (the worker's blueprints): no secrets. */
+    readonly uploads?: readonly { readonly file: string; readonly content: string }[];
 }
 
 export interface AuthentikPlan {
@@ -74,6 +78,10 @@ export interface AuthentikPlan {
     /** Internal URL of the server on the authentik network (for the tunnel and health probes). */
     readonly internalUrl: string;
     readonly adminUser: string;
+    /** authentik-sso:identity as blueprints, when set. */
+    readonly identity?: IdentityPlan;
+    /** Every blueprint file the worker gets (the stack's and the user's), relative to /blueprints, in apply order. */
+    readonly blueprints: readonly BlueprintFile[];
 }
 
 export const SERVER_HTTP_PORT = 9000;
@@ -192,7 +200,10 @@ export function secretRefsOf(entries: readonly EnvEntry[]): SecretRef[] {
     return [...new Set(entries.flatMap((entry) => ("secret" in entry ? [entry.secret] : [])))];
 }
 
-export function planAuthentik(config: StackConfig): AuthentikPlan {
+/** A user's own blueprint, read from identity.blueprints (lib/userBlueprints.ts). */
+export type UserBlueprint = BlueprintFile;
+
+export function planAuthentik(config: StackConfig, userBlueprints: readonly UserBlueprint[] = []): AuthentikPlan {
     const version = parseAuthentikVersion(config.authentik.version);
     if (!version) {
         throw new Error(`authentik.version ${config.authentik.version} was not validated`);
@@ -301,6 +312,8 @@ export function planAuthentik(config: StackConfig): AuthentikPlan {
         stopGraceSeconds: 30,
         ...(publish ? { publish: { ip: publish[0] as string, port: Number(publish[1]), internal: SERVER_HTTP_PORT } } : {}),
     });
+    const identity = config.identity ? planIdentity(config.identity, { domain: config.domain, dialect: { oauthGrantTypes: features.oauthGrantTypes } }) : undefined;
+    const blueprints = [...(identity?.files ?? []), ...userBlueprints];
     const workerMounts: VolumeMountPlan[] = [...storageMounts, { volume: "certs", containerPath: "/certs" }];
     if (config.authentik.managedOutposts) {
         workerMounts.push({ hostPath: "/var/run/docker.sock", containerPath: "/var/run/docker.sock" });
@@ -318,7 +331,12 @@ export function planAuthentik(config: StackConfig): AuthentikPlan {
             { name: "AUTHENTIK_BOOTSTRAP_PASSWORD", secret: "bootstrapPassword" },
             { name: "AUTHENTIK_BOOTSTRAP_TOKEN", secret: "bootstrapToken" },
             { name: "AUTHENTIK_BOOTSTRAP_EMAIL", value: config.authentik.bootstrapEmail },
+            // What the blueprints read with !Env: client secrets and the break-glass password, never in a file.
+            ...(identity?.secrets ?? []).map((secret): EnvEntry => ({ name: secret.envName, secret: `identity:${secret.key}` })),
         ],
+        // The blueprints, as files in the container: a change replaces the worker only (uploads are ForceNew), and the
+        // worker reads them at start (README, "authentik as code").
+        ...(blueprints.length > 0 ? { uploads: blueprints.map((file) => ({ file: `${BLUEPRINTS_ROOT}/${file.path}`, content: file.content })) } : {}),
         mounts: workerMounts,
         healthcheck: authentikHealthcheck(features),
         memoryMb: limits.worker,
@@ -345,6 +363,8 @@ export function planAuthentik(config: StackConfig): AuthentikPlan {
         url: publicUrl(config),
         internalUrl: `http://${prefix}-server:${SERVER_HTTP_PORT}`,
         adminUser: ADMIN_USER,
+        ...(identity ? { identity } : {}),
+        blueprints,
     };
 }
 

@@ -164,3 +164,35 @@ export function oneShotScript(job: OneShotContainer): string {
     ];
     return ["set -eu", `${args.join(" ")} <<'${marker}'`, job.script.trimEnd(), marker, ""].join("\n");
 }
+
+export interface BlueprintApply {
+    /** The worker container. */
+    readonly container: string;
+    /** Paths relative to /blueprints, in order. */
+    readonly paths: readonly string[];
+}
+
+/**
+ * Applies each blueprint with authentik's own `ak apply_blueprint` in the worker: it validates the file, exits 1 when
+ * it is invalid, and applies it in one transaction. Every file is tried; `pulumi up` then fails with each failing
+ * file's name and authentik's last words about it. Nothing is left behind on failure, so the next `pulumi up` runs it
+ * again.
+ */
+export function applyBlueprintsScript(apply: BlueprintApply): string {
+    return [
+        "set -u",
+        `container=${shellQuote(apply.container)}`,
+        "failed=0",
+        "for path in " + apply.paths.map(shellQuote).join(" ") + "; do",
+        '    if output=$(docker exec "$container" ak apply_blueprint "$path" 2>&1); then',
+        '        echo "applied $path"',
+        "    else",
+        '        echo "blueprint $path did not apply:" >&2',
+        '        printf "%s\\n" "$output" | tail -n 15 >&2',
+        "        failed=$((failed + 1))",
+        "    fi",
+        "done",
+        'if [ "$failed" -gt 0 ]; then echo "$failed blueprint(s) failed" >&2; exit 1; fi',
+        "",
+    ].join("\n");
+}

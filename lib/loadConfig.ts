@@ -5,6 +5,9 @@
 import * as fs from "fs";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
+import type { UserBlueprint } from "./authentikPlan";
+import { readUserBlueprints } from "./userBlueprints";
+import { isSupportedLine, parseAuthentikVersion } from "./versions";
 import { CONFIG_KEYS, ConfigError, PROJECT, StackConfig, parseStackConfig, plainTextSecretProblems, plainTextSecrets } from "./config";
 
 /**
@@ -76,4 +79,24 @@ export function loadStackConfig(): StackConfig {
         throw new ConfigError(plainSecrets);
     }
     return config;
+}
+
+/**
+ * The user's own blueprints of a validated config, checked against authentik's schema of its release line: a file that
+ * does not validate stops the program like any bad setting, before a resource exists.
+ */
+export function loadUserBlueprints(config: StackConfig, projectDir: string = process.cwd()): UserBlueprint[] {
+    const folder = config.identity?.blueprints;
+    if (folder === undefined) {
+        return [];
+    }
+    const version = parseAuthentikVersion(config.authentik.version);
+    if (!version || !isSupportedLine(version.line)) {
+        throw new Error(`authentik.version ${config.authentik.version} was not validated`);
+    }
+    const { files, problems } = readUserBlueprints(folder, projectDir, version.line);
+    if (problems.length > 0) {
+        throw new ConfigError([...problems]);
+    }
+    return [...files];
 }

@@ -13,17 +13,18 @@ export interface IngressRule {
 }
 
 /**
- * `domain` goes to authentik's server on the Docker network; everything else gets a 404. Time-outs are in
- * seconds and generous: authentik's outposts hold WebSocket connections open for long periods, and cloudflared
- * passes WebSockets through for http:// services.
+ * `domain` goes to authentik's server on the Docker network, and so does each application behind authentik's proxy
+ * (the embedded outpost in the server answers for the application's hostname, which cloudflared passes on as the Host
+ * header); everything else gets a 404. Time-outs are in seconds and generous: authentik's outposts hold WebSocket
+ * connections open for long periods, and cloudflared passes WebSockets through for http:// services.
  */
-export function planIngress(domain: string, serviceUrl: string): IngressRule[] {
+export function planIngress(domain: string, serviceUrl: string, applicationHostnames: readonly string[] = []): IngressRule[] {
     return [
-        {
-            hostname: domain,
+        ...[domain, ...applicationHostnames].map((hostname) => ({
+            hostname,
             service: serviceUrl,
             originRequest: { connectTimeout: 30, keepAliveTimeout: 300, keepAliveConnections: 100, tcpKeepAlive: 30 },
-        },
+        })),
         // The catch-all must be last: cloudflared refuses a configuration without one.
         { service: "http_status:404" },
     ];

@@ -77,6 +77,11 @@ export interface AuthentikFeatures {
      * (authentik#24303). The authentik network is IPv4-only, so the program sets the IPv4 addresses.
      */
     readonly listensOnIpv6ByDefault: boolean;
+    /**
+     * From 2026.5 an OAuth2 provider allows only the grant types it lists; one created without them lists none
+     * (providers/oauth2 migration 0032 and views/authorize.py), so blueprints must name them.
+     */
+    readonly oauthGrantTypes: boolean;
     /** Start period of the image health check: first start runs migrations (120 s from 2026.8). */
     readonly healthStartPeriodSeconds: number;
     /** Memory for server and worker; README "Memory" gives the reports behind each figure. */
@@ -106,6 +111,7 @@ export function featuresOf(version: AuthentikVersion): AuthentikFeatures {
         shmSizeMb: atLeast(version, "2026.2") ? 512 : undefined,
         setsBaseUrl: atLeast(version, "2026.8"),
         listensOnIpv6ByDefault: atLeast(version, "2026.5"),
+        oauthGrantTypes: atLeast(version, "2026.5"),
         healthStartPeriodSeconds: atLeast(version, "2026.8") ? 120 : 60,
         memory: memoryOf(version),
     };

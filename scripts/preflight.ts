@@ -22,8 +22,8 @@ export interface CheckResult {
     readonly fix?: string;
 }
 
-const pass = (name: string, detail: string): CheckResult => ({ name, ok: true, detail });
-const fail = (name: string, detail: string, fix: string): CheckResult => ({ name, ok: false, detail, fix });
+export const pass = (name: string, detail: string): CheckResult => ({ name, ok: true, detail });
+export const fail = (name: string, detail: string, fix: string): CheckResult => ({ name, ok: false, detail, fix });
 
 /** Runs a program and returns its exit code and output (injected, so tests can answer for it). */
 export type Runner = (command: string, args: readonly string[], env?: Record<string, string>) => { status: number | null; stdout: string; stderr: string };

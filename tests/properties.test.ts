@@ -176,6 +176,16 @@ describe("blast radius of single-setting changes: what one pulumi up replaces or
         "`domain` (also seeds authentik's base URL)": { stack: "dev", before: dev, after: withOverrides(dev, { domain: "sso-dev.example.com" }) },
         "`backup.retentionDays`": { stack: "dev", before: dev, after: withOverrides(dev, { backup: { ...(dev.config["authentik-sso:backup"] as object), retentionDays: 14 } }) },
         "`backup.offsite` set": { stack: "dev", before: dev, after: DEV_WITH_OFFSITE },
+        "`identity.brand.title` (any change to the blueprints)": {
+            stack: "dev",
+            before: withOverrides(dev, { identity: { brand: { title: "Example SSO" } } }),
+            after: withOverrides(dev, { identity: { brand: { title: "Example Single Sign-On" } } }),
+        },
+        "`identity.applications`: a proxy application added": {
+            stack: "dev",
+            before: withOverrides(dev, { identity: { brand: { title: "Example SSO" } } }),
+            after: withOverrides(dev, { identity: { brand: { title: "Example SSO" }, applications: [{ slug: "books", name: "Books", proxy: { externalHost: "https://books.example.com", internalHost: "http://192.168.1.60:8083" } }] } }),
+        },
         "`docker.memoryLimitsMb.server` (prod)": {
             stack: "prod",
             before: prod,

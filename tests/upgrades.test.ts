@@ -28,13 +28,13 @@ describe("versions", () => {
     const pythonWorker = { server: { defaultMb: 640, minimumMb: 448 }, worker: { defaultMb: 512, minimumMb: 384 } };
     const rustWorker = { server: { defaultMb: 704, minimumMb: 512 }, worker: { defaultMb: 448, minimumMb: 320 } };
     test.each([
-        ["2025.6.3", { usesRedis: true, storageRoot: "/media", shmSizeMb: undefined, setsBaseUrl: false, listensOnIpv6ByDefault: false, healthStartPeriodSeconds: 60, memory: redisLines }],
-        ["2025.8.6", { usesRedis: true, storageRoot: "/media", shmSizeMb: undefined, setsBaseUrl: false, listensOnIpv6ByDefault: false, healthStartPeriodSeconds: 60, memory: redisLines }],
-        ["2025.10.0", { usesRedis: false, storageRoot: "/media", shmSizeMb: undefined, setsBaseUrl: false, listensOnIpv6ByDefault: false, healthStartPeriodSeconds: 60, memory: pythonWorker }],
-        ["2025.12.0", { usesRedis: false, storageRoot: "/data", shmSizeMb: undefined, setsBaseUrl: false, listensOnIpv6ByDefault: false, healthStartPeriodSeconds: 60, memory: pythonWorker }],
-        ["2026.2.1", { usesRedis: false, storageRoot: "/data", shmSizeMb: 512, setsBaseUrl: false, listensOnIpv6ByDefault: false, healthStartPeriodSeconds: 60, memory: pythonWorker }],
-        ["2026.5.0", { usesRedis: false, storageRoot: "/data", shmSizeMb: 512, setsBaseUrl: false, listensOnIpv6ByDefault: true, healthStartPeriodSeconds: 60, memory: rustWorker }],
-        ["2026.8.3", { usesRedis: false, storageRoot: "/data", shmSizeMb: 512, setsBaseUrl: true, listensOnIpv6ByDefault: true, healthStartPeriodSeconds: 120, memory: rustWorker }],
+        ["2025.6.3", { usesRedis: true, storageRoot: "/media", shmSizeMb: undefined, setsBaseUrl: false, listensOnIpv6ByDefault: false, oauthGrantTypes: false, healthStartPeriodSeconds: 60, memory: redisLines }],
+        ["2025.8.6", { usesRedis: true, storageRoot: "/media", shmSizeMb: undefined, setsBaseUrl: false, listensOnIpv6ByDefault: false, oauthGrantTypes: false, healthStartPeriodSeconds: 60, memory: redisLines }],
+        ["2025.10.0", { usesRedis: false, storageRoot: "/media", shmSizeMb: undefined, setsBaseUrl: false, listensOnIpv6ByDefault: false, oauthGrantTypes: false, healthStartPeriodSeconds: 60, memory: pythonWorker }],
+        ["2025.12.0", { usesRedis: false, storageRoot: "/data", shmSizeMb: undefined, setsBaseUrl: false, listensOnIpv6ByDefault: false, oauthGrantTypes: false, healthStartPeriodSeconds: 60, memory: pythonWorker }],
+        ["2026.2.1", { usesRedis: false, storageRoot: "/data", shmSizeMb: 512, setsBaseUrl: false, listensOnIpv6ByDefault: false, oauthGrantTypes: false, healthStartPeriodSeconds: 60, memory: pythonWorker }],
+        ["2026.5.0", { usesRedis: false, storageRoot: "/data", shmSizeMb: 512, setsBaseUrl: false, listensOnIpv6ByDefault: true, oauthGrantTypes: true, healthStartPeriodSeconds: 60, memory: rustWorker }],
+        ["2026.8.3", { usesRedis: false, storageRoot: "/data", shmSizeMb: 512, setsBaseUrl: true, listensOnIpv6ByDefault: true, oauthGrantTypes: true, healthStartPeriodSeconds: 120, memory: rustWorker }],
     ])("features of %s", (tag, features) => {
         expect(featuresOf(version(tag))).toEqual(features);
     });

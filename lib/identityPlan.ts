@@ -1,0 +1,386 @@
+/**
+ * authentik-sso:identity as authentik blueprints: one file per concern, plain data, independent of Docker (a
+ * Kubernetes target ships the same files). Secrets never enter a file: they reach the worker as environment variables
+ * and the files read them with !Env. Model and field names follow authentik's blueprint schema of each release line
+ * (vendor/authentik-blueprint-schema/, checked by tests/identity.test.ts).
+ */
+import { ApplicationConfig, IdentityConfig } from "./identityConfig";
+import { Blueprint, BlueprintEntry, env, find, keyOf, stringifyBlueprint } from "./blueprintYaml";
+
+/** Where the worker finds the stack's files: a folder of its own under authentik's blueprints root. */
+export const BLUEPRINTS_ROOT = "/blueprints";
+export const STACK_BLUEPRINTS_DIR = "authentik-sso";
+
+/** authentik's own objects the files refer to (blueprints/default and system, every supported line). */
+export const AUTHENTIK_DEFAULTS = {
+    certificate: "authentik Self-signed Certificate",
+    authorizationFlow: "default-provider-authorization-implicit-consent",
+    providerInvalidationFlow: "default-provider-invalidation-flow",
+    identificationStage: "default-authentication-identification",
+    embeddedOutpost: "goauthentik.io/outposts/embedded",
+    scopes: ["openid", "email", "profile"].map((scope) => `goauthentik.io/providers/oauth2/scope-${scope}`),
+} as const;
+
+/** A secret the worker gets as an environment variable, read by a file with !Env. */
+export interface BlueprintSecret {
+    /** The worker's environment variable. */
+    readonly envName: string;
+    /** What it is, e.g. the key of a generated value. */
+    readonly key: string;
+    readonly kind: "oidc-client-secret" | "break-glass-password";
+    /** The application's slug, for a client secret. */
+    readonly slug?: string;
+}
+
+export interface BlueprintFile {
+    /** Relative to BLUEPRINTS_ROOT, what `ak apply_blueprint` takes. */
+    readonly path: string;
+    readonly content: string;
+}
+
+export interface OidcClient {
+    readonly slug: string;
+    readonly clientId: string;
+    readonly public: boolean;
+    /** The environment variable that holds its secret (confidential clients). */
+    readonly secretEnv?: string;
+    readonly issuerUrl: string;
+    readonly discoveryUrl: string;
+}
+
+export interface IdentityPlan {
+    /** In the order `pulumi up` applies them. */
+    readonly files: readonly BlueprintFile[];
+    readonly secrets: readonly BlueprintSecret[];
+    readonly oidcClients: readonly OidcClient[];
+    /** Hostnames of proxy applications: the tunnel routes them to authentik. */
+    readonly proxyHosts: readonly string[];
+    /** Groups that applications are bound to. */
+    readonly groups: readonly string[];
+}
+
+const envName = (suffix: string) => `AUTHENTIK_SSO_${suffix.toUpperCase().replace(/[^A-Z0-9]/g, "_")}`;
+const stackPath = (name: string) => `${STACK_BLUEPRINTS_DIR}/${name}.yaml`;
+
+function blueprint(name: string, entries: BlueprintEntry[]): Blueprint {
+    return { version: 1, metadata: { name: `authentik-sso ${name}`, labels: { "blueprints.goauthentik.io/description": `Managed by the authentik-sso Pulumi stack (${name})` } }, entries };
+}
+
+const flow = (slug: string) => find("authentik_flows.flow", ["slug", slug]);
+const groupRef = (name: string) => find("authentik_core.group", ["name", name]);
+
+/**
+ * The default brand, found by its `default` flag: authentik matches all identifiers together and writes them into
+ * the object (blueprints/v1/importer.py), so its domain, which an admin may have changed, is no identifier.
+ */
+const DEFAULT_BRAND = { default: true } as const;
+
+function brandEntries(identity: IdentityConfig): BlueprintEntry[] {
+    const brand = identity.brand;
+    if (!brand) {
+        return [];
+    }
+    return [
+        {
+            model: "authentik_brands.brand",
+            identifiers: DEFAULT_BRAND,
+            attrs: {
+                branding_title: brand.title,
+                ...(brand.logoUrl !== undefined ? { branding_logo: brand.logoUrl } : {}),
+                ...(brand.faviconUrl !== undefined ? { branding_favicon: brand.faviconUrl } : {}),
+            },
+        },
+    ];
+}
+
+function groupEntries(names: readonly string[]): BlueprintEntry[] {
+    return names.map((name) => ({ model: "authentik_core.group", identifiers: { name }, attrs: { name } }));
+}
+
+/** Access: no groups, every user; otherwise members of any of the groups. */
+function bindingEntries(application: ApplicationConfig, applicationId: string): BlueprintEntry[] {
+    return (application.groups ?? []).map((group, order) => ({
+        model: "authentik_policies.policybinding",
+        identifiers: { target: keyOf(applicationId), group: groupRef(group) },
+        attrs: { order, enabled: true, negate: false, timeout: 30 },
+    }));
+}
+
+function oidcApplicationEntries(application: ApplicationConfig, secret: BlueprintSecret | undefined, dialect: BlueprintDialect): BlueprintEntry[] {
+    const oidc = application.oidc;
+    if (!oidc) {
+        return [];
+    }
+    return [
+        ...groupEntries(application.groups ?? []),
+        {
+            model: "authentik_providers_oauth2.oauth2provider",
+            id: "provider",
+            identifiers: { name: `${application.slug} (authentik-sso)` },
+            attrs: {
+                authorization_flow: flow(AUTHENTIK_DEFAULTS.authorizationFlow),
+                invalidation_flow: flow(AUTHENTIK_DEFAULTS.providerInvalidationFlow),
+                client_type: oidc.public ? "public" : "confidential",
+                client_id: application.slug,
+                ...(secret ? { client_secret: env(secret.envName) } : {}),
+                redirect_uris: oidc.redirectUris.map((url) => ({ matching_mode: "strict", url })),
+                signing_key: find("authentik_crypto.certificatekeypair", ["name", AUTHENTIK_DEFAULTS.certificate]),
+                property_mappings: AUTHENTIK_DEFAULTS.scopes.map((managed) => find("authentik_providers_oauth2.scopemapping", ["managed", managed])),
+                sub_mode: "hashed_user_id",
+                include_claims_in_id_token: true,
+                // From 2026.5 a provider allows only the grant types it lists, and one made without the field lists none.
+                ...(dialect.oauthGrantTypes ? { grant_types: ["authorization_code", "refresh_token"] } : {}),
+            },
+        },
+        applicationEntry(application, "application", "provider"),
+        ...bindingEntries(application, "application"),
+    ];
+}
+
+function applicationEntry(application: ApplicationConfig, id: string, providerId: string): BlueprintEntry {
+    return {
+        model: "authentik_core.application",
+        id,
+        identifiers: { slug: application.slug },
+        attrs: {
+            name: application.name,
+            provider: keyOf(providerId),
+            policy_engine_mode: "any",
+            ...(application.launchUrl !== undefined ? { meta_launch_url: application.launchUrl } : {}),
+        },
+    };
+}
+
+export const proxyProviderName = (application: ApplicationConfig) => `${application.slug} (authentik-sso proxy)`;
+
+/**
+ * Every proxy application in one file with the embedded outpost that serves them: authentik replaces the outpost's
+ * provider list on each apply, so the list must name them all, and !KeyOf reaches only entries of the same file
+ * (authentik applies files in no particular order, so a lookup in another file could find nothing yet).
+ */
+function proxyApplicationsEntries(applications: readonly ApplicationConfig[]): BlueprintEntry[] {
+    const entries: BlueprintEntry[] = [...groupEntries([...new Set(applications.flatMap((application) => application.groups ?? []))])];
+    for (const application of applications) {
+        const proxy = application.proxy;
+        if (!proxy) {
+            continue;
+        }
+        entries.push(
+            {
+                model: "authentik_providers_proxy.proxyprovider",
+                id: `provider-${application.slug}`,
+                identifiers: { name: proxyProviderName(application) },
+                attrs: {
+                    authorization_flow: flow(AUTHENTIK_DEFAULTS.authorizationFlow),
+                    invalidation_flow: flow(AUTHENTIK_DEFAULTS.providerInvalidationFlow),
+                    mode: "proxy",
+                    external_host: proxy.externalHost,
+                    internal_host: proxy.internalHost,
+                    internal_host_ssl_validation: true,
+                },
+            },
+            applicationEntry(application, `application-${application.slug}`, `provider-${application.slug}`),
+            ...bindingEntries(application, `application-${application.slug}`),
+        );
+    }
+    entries.push({
+        model: "authentik_outposts.outpost",
+        identifiers: { managed: AUTHENTIK_DEFAULTS.embeddedOutpost },
+        attrs: { providers: applications.map((application) => keyOf(`provider-${application.slug}`)) },
+    });
+    return entries;
+}
+
+export const ENROLLMENT_FLOW = "authentik-sso-enrollment";
+export const RECOVERY_FLOW = "authentik-sso-recovery";
+
+/** authentik's expression: the e-mail in the prompt's data must be in one of the domains. */
+export function emailDomainExpression(domains: readonly string[]): string {
+    return [
+        `allowed = ${JSON.stringify([...domains])}`,
+        'email = (request.context.get("prompt_data") or {}).get("email", "")',
+        'domain = email.rpartition("@")[2].lower()',
+        "if domain in allowed:",
+        "    return True",
+        'ak_message("Enrollment is open to addresses in " + ", ".join(allowed) + " only.")',
+        "return False",
+        "",
+    ].join("\n");
+}
+
+function promptEntry(id: string, fieldKey: string, label: string, type: string, order: number): BlueprintEntry {
+    return {
+        model: "authentik_stages_prompt.prompt",
+        id,
+        identifiers: { name: `authentik-sso-${id}` },
+        attrs: { field_key: fieldKey, label, type, required: true, placeholder: label, placeholder_expression: false, order },
+    };
+}
+
+function stageBindings(flowId: string, stageIds: readonly string[]): BlueprintEntry[] {
+    return stageIds.map((stage, index) => ({
+        model: "authentik_flows.flowstagebinding",
+        identifiers: { target: keyOf(flowId), stage: keyOf(stage), order: (index + 1) * 10 },
+        attrs: { evaluate_on_plan: true, re_evaluate_policies: false },
+    }));
+}
+
+function enrollmentEntries(identity: IdentityConfig): BlueprintEntry[] {
+    const { mode, allowedEmailDomains } = identity.enrollment;
+    if (mode === "closed") {
+        return [];
+    }
+    const domains = allowedEmailDomains ?? [];
+    const stages = [...(mode === "invitation" ? ["invitation"] : []), "prompt", "write", "login"];
+    return [
+        {
+            model: "authentik_flows.flow",
+            id: "flow",
+            identifiers: { slug: ENROLLMENT_FLOW },
+            attrs: { name: "Enrollment (authentik-sso)", title: mode === "invitation" ? "Join with your invitation" : "Create your account", designation: "enrollment", authentication: "require_unauthenticated" },
+        },
+        ...(mode === "invitation"
+            ? [{ model: "authentik_stages_invitation.invitationstage", id: "invitation", identifiers: { name: "authentik-sso-enrollment-invitation" }, attrs: { continue_flow_without_invitation: false } }]
+            : []),
+        promptEntry("username", "username", "Username", "username", 0),
+        promptEntry("name", "name", "Name", "text", 1),
+        promptEntry("email", "email", "E-mail", "email", 2),
+        promptEntry("password", "password", "Password", "password", 3),
+        promptEntry("password-repeat", "password_repeat", "Password (again)", "password", 4),
+        ...(domains.length > 0
+            ? [{ model: "authentik_policies_expression.expressionpolicy", id: "domains", identifiers: { name: "authentik-sso-enrollment-email-domains" }, attrs: { expression: emailDomainExpression(domains) } }]
+            : []),
+        {
+            model: "authentik_stages_prompt.promptstage",
+            id: "prompt",
+            identifiers: { name: "authentik-sso-enrollment-prompt" },
+            attrs: {
+                fields: ["username", "name", "email", "password", "password-repeat"].map(keyOf),
+                validation_policies: domains.length > 0 ? [keyOf("domains")] : [],
+            },
+        },
+        { model: "authentik_stages_user_write.userwritestage", id: "write", identifiers: { name: "authentik-sso-enrollment-write" }, attrs: { user_creation_mode: "always_create", create_users_as_inactive: false } },
+        { model: "authentik_stages_user_login.userloginstage", id: "login", identifiers: { name: "authentik-sso-enrollment-login" }, attrs: {} },
+        ...stageBindings("flow", stages),
+        {
+            model: "authentik_stages_identification.identificationstage",
+            identifiers: { name: AUTHENTIK_DEFAULTS.identificationStage },
+            attrs: { enrollment_flow: keyOf("flow") },
+        },
+    ];
+}
+
+function recoveryEntries(): BlueprintEntry[] {
+    return [
+        {
+            model: "authentik_flows.flow",
+            id: "flow",
+            identifiers: { slug: RECOVERY_FLOW },
+            attrs: { name: "Recovery (authentik-sso)", title: "Reset your password", designation: "recovery", authentication: "require_unauthenticated" },
+        },
+        {
+            model: "authentik_stages_identification.identificationstage",
+            id: "identification",
+            identifiers: { name: "authentik-sso-recovery-identification" },
+            attrs: { user_fields: ["email", "username"] },
+        },
+        {
+            model: "authentik_stages_email.emailstage",
+            id: "email",
+            identifiers: { name: "authentik-sso-recovery-email" },
+            attrs: { use_global_settings: true, template: "email/password_reset.html", activate_user_on_success: true, subject: "Reset your password" },
+        },
+        promptEntry("password", "password", "New password", "password", 0),
+        promptEntry("password-repeat", "password_repeat", "New password (again)", "password", 1),
+        { model: "authentik_stages_prompt.promptstage", id: "prompt", identifiers: { name: "authentik-sso-recovery-prompt" }, attrs: { fields: [keyOf("password"), keyOf("password-repeat")], validation_policies: [] } },
+        { model: "authentik_stages_user_write.userwritestage", id: "write", identifiers: { name: "authentik-sso-recovery-write" }, attrs: { user_creation_mode: "never_create" } },
+        { model: "authentik_stages_user_login.userloginstage", id: "login", identifiers: { name: "authentik-sso-recovery-login" }, attrs: {} },
+        ...stageBindings("flow", ["identification", "email", "prompt", "write", "login"]),
+        // Linked here, in the same file as the flow, so no other file depends on it: the login page's "forgot
+        // password" link and the brand's recovery flow.
+        {
+            model: "authentik_stages_identification.identificationstage",
+            identifiers: { name: AUTHENTIK_DEFAULTS.identificationStage },
+            attrs: { recovery_flow: keyOf("flow") },
+        },
+        { model: "authentik_brands.brand", identifiers: DEFAULT_BRAND, attrs: { flow_recovery: keyOf("flow") } },
+    ];
+}
+
+export const BREAK_GLASS_GROUP = "authentik-sso break-glass admins";
+
+function breakGlassEntries(identity: IdentityConfig, secret: BlueprintSecret): BlueprintEntry[] {
+    const breakGlass = identity.breakGlass;
+    if (!breakGlass) {
+        return [];
+    }
+    return [
+        { model: "authentik_core.group", id: "admins", identifiers: { name: BREAK_GLASS_GROUP }, attrs: { name: BREAK_GLASS_GROUP, is_superuser: true } },
+        {
+            model: "authentik_core.user",
+            identifiers: { username: breakGlass.username },
+            // present: every apply sets the password back to the stack's, which is the point of a break-glass account.
+            attrs: { name: "Break-glass admin (authentik-sso)", email: breakGlass.email, is_active: true, password: env(secret.envName), groups: [keyOf("admins")] },
+        },
+    ];
+}
+
+/** What differs between release lines in the files this module writes. */
+export interface BlueprintDialect {
+    /** From 2026.5 an OAuth2 provider lists the grant types it allows. */
+    readonly oauthGrantTypes: boolean;
+}
+
+export interface IdentityContext {
+    /** authentik's public hostname (domain). */
+    readonly domain: string;
+    readonly dialect: BlueprintDialect;
+}
+
+export function planIdentity(identity: IdentityConfig, context: IdentityContext): IdentityPlan {
+    const secrets: BlueprintSecret[] = [];
+    const oidcClients: OidcClient[] = [];
+    const files: BlueprintFile[] = [];
+    const add = (name: string, entries: BlueprintEntry[]) => {
+        if (entries.length > 0) {
+            files.push({ path: stackPath(name), content: stringifyBlueprint(blueprint(name, entries)) });
+        }
+    };
+
+    for (const application of identity.applications) {
+        if (application.oidc) {
+            const secret = application.oidc.public ? undefined : { envName: envName(`oidc_${application.slug}_client_secret`), key: `oidc-${application.slug}`, kind: "oidc-client-secret" as const, slug: application.slug };
+            if (secret) {
+                secrets.push(secret);
+            }
+            const issuerUrl = `https://${context.domain}/application/o/${application.slug}/`;
+            oidcClients.push({
+                slug: application.slug,
+                clientId: application.slug,
+                public: application.oidc.public,
+                ...(secret ? { secretEnv: secret.envName } : {}),
+                issuerUrl,
+                discoveryUrl: `${issuerUrl}.well-known/openid-configuration`,
+            });
+            add(`application-${application.slug}`, oidcApplicationEntries(application, secret, context.dialect));
+        }
+    }
+    const proxyApplications = identity.applications.filter((application) => application.proxy !== undefined);
+    if (proxyApplications.length > 0) {
+        add("proxy-applications", proxyApplicationsEntries(proxyApplications));
+    }
+    add("brand", brandEntries(identity));
+    add("enrollment", enrollmentEntries(identity));
+    if (identity.recovery) {
+        add("recovery", recoveryEntries());
+    }
+    if (identity.breakGlass) {
+        const secret = { envName: envName("break_glass_password"), key: "break-glass", kind: "break-glass-password" as const };
+        secrets.push(secret);
+        add("break-glass", breakGlassEntries(identity, secret));
+    }
+
+    const groups = [...new Set(identity.applications.flatMap((application) => application.groups ?? []))].sort();
+    const proxyHosts = proxyApplications.map((application) => new URL(application.proxy?.externalHost ?? "").hostname);
+    return { files, secrets, oidcClients, proxyHosts, groups };
+}
