@@ -25,7 +25,7 @@ case "$1 $2" in
     esac ;;
   "exec sso-backup")
     case "$3" in
-      cat) [ "$4" = /usr/local/bin/authentik-backup ] && echo "# backup script" || echo '{"authentikVersion":"2026.8.3"}' ;;
+      cat) if [ -n "\${FAIL_CAT:-}" ]; then echo "cat: can't open" >&2; exit 1; fi; [ "$4" = /usr/local/bin/authentik-backup ] && echo "# backup script" || echo '{"authentikVersion":"2026.8.3"}' ;;
       sha256sum) echo "\${FAKE_SNAPSHOT_KEY_HASH:-aaaa}  $4" ;;
       test) [ "$5" != "/backups/missing.dump" ] ;;
       authentik-backup)
@@ -39,7 +39,7 @@ secretKey=offsite-restore/backups/.offsite-staging/authentik-secret-key}"
         fi ;;
     esac ;;
   "exec sso-server") echo "\${FAKE_RUNNING_KEY_HASH:-aaaa}  -" ;;
-  run*) cat > /dev/null ;;
+  run*) cat > /dev/null; if [ -n "\${FAIL_RESTORE_FILES:-}" ]; then echo "FAILED: could not unpack; the files were left as they were" >&2; exit 1; fi ;;
 esac
 `;
 
@@ -90,6 +90,21 @@ describe("scripts/restore.sh", () => {
         expect(result.status).not.toBe(0);
         expect(result.stderr).toContain("the database was left as it was");
         expect(calls().filter((line) => line.startsWith("run ") || line.startsWith("start"))).toEqual([]);
+    });
+
+    test("a files restore that fails (the last command of a pipeline) stops the script: nothing is started", () => {
+        const { restore, calls } = setup();
+        const result = restore(["--prefix", "sso", "--yes", DUMP, ARCHIVE], "", { FAIL_RESTORE_FILES: "1" });
+        expect(result.status).not.toBe(0);
+        expect(result.stderr).toContain("the files were left as they were");
+        expect(calls().filter((line) => line.startsWith("start"))).toEqual([]);
+    });
+
+    test("a backup container whose script cannot be read (the first command of the pipeline) stops it too: pipefail", () => {
+        const { restore, calls } = setup();
+        const result = restore(["--prefix", "sso", "--yes", DUMP, ARCHIVE], "", { FAIL_CAT: "1" });
+        expect(result.status).not.toBe(0);
+        expect(calls().filter((line) => line.startsWith("start"))).toEqual([]);
     });
 
     test("a server that never turns healthy makes the script fail, saying where to look", () => {
