@@ -3,7 +3,7 @@ import eslint from "@eslint/js";
 import tseslint from "typescript-eslint";
 
 export default tseslint.config(
-    { ignores: ["node_modules/", "bin/", "coverage/", "plan-out/", "*.config.js", "eslint.config.mjs"] },
+    { ignores: ["node_modules/", "bin/", "coverage/", "plan-out/", "reports/", ".stryker-tmp/", "*.config.js", "eslint.config.mjs"] },
     eslint.configs.recommended,
     ...tseslint.configs.recommendedTypeChecked,
     {

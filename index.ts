@@ -1,28 +1,23 @@
 /**
- * authentik-sso: reads and validates the stack's config, wires the components together in dependency order and
- * exports the stack outputs. All logic lives in lib/ (pure) and components/ (resources).
+ * authentik-sso: reads and validates the stack's config, makes what both targets share (secrets, the tunnel), then
+ * deploys to the Docker target (a Proxmox VM, docker.host or the local engine) or the Kubernetes target, and exports
+ * the stack outputs. All logic lives in lib/ (pure), components/ (resources, by platform) and targets/ (wiring).
  */
-import { spawnSync } from "child_process";
 import * as cloudflare from "@pulumi/cloudflare";
 import * as pulumi from "@pulumi/pulumi";
-import { Authentik } from "./components/authentik";
-import { AuthentikData } from "./components/authentikData";
-import { Backup } from "./components/backup";
-import { Blueprints } from "./components/blueprints";
-import { CloudflareTunnel } from "./components/cloudflareTunnel";
-import { Cloudflared } from "./components/cloudflared";
-import { DockerTarget, LocalDockerHost, SshDockerHost } from "./components/dockerHost";
-import { ProxmoxVm } from "./components/proxmoxVm";
-import { IdentitySecrets } from "./components/identitySecrets";
-import { AuthentikSecrets } from "./components/secrets";
-import { AuthentikPlan, planAuthentik, stackImages } from "./lib/authentikPlan";
-import { planBackup } from "./lib/backupPlan";
-import { CommandRunner, localDockerEndpoint } from "./lib/dockerEndpoint";
-import { PROJECT, StackConfig, configWarnings } from "./lib/config";
+import { CloudflareTunnel } from "./components/shared/cloudflareTunnel";
+import { IdentitySecrets } from "./components/shared/identitySecrets";
+import { AuthentikSecrets } from "./components/shared/secrets";
+import { ADMIN_USER, planAuthentik, publicUrl } from "./lib/authentikPlan";
+import { PROJECT, configWarnings } from "./lib/config";
 import { readDeployedVersions } from "./lib/deployedVersions";
+import { identityFor } from "./lib/identityPlan";
+import { planKubernetes } from "./lib/kubernetes/plan";
 import { loadStackConfig, loadUserBlueprints } from "./lib/loadConfig";
-import { planConnectors, planIngress, tunnelName } from "./lib/tunnelPlan";
+import { planIngress, tunnelName } from "./lib/tunnelPlan";
 import { assertSafeUpgrade } from "./lib/upgradeGuard";
+import { deployToDocker } from "./targets/docker";
+import { deployToKubernetes } from "./targets/kubernetes";
 
 export default async function main(): Promise<Record<string, unknown>> {
     // Everything is validated before the first resource is registered: a bad stack creates nothing.
@@ -31,7 +26,10 @@ export default async function main(): Promise<Record<string, unknown>> {
         void pulumi.log.warn(warning);
     }
     const stack = pulumi.getStack();
-    const plan = planAuthentik(config, loadUserBlueprints(config));
+    const userBlueprints = loadUserBlueprints(config);
+    const identity = identityFor(config);
+    const dockerPlan = config.kubernetes ? undefined : planAuthentik(config, userBlueprints);
+    const kubernetesPlan = config.kubernetes ? planKubernetes(config, config.kubernetes, identity, [...(identity?.files ?? []), ...userBlueprints]) : undefined;
     // Upgrades go one authentik release line at a time, never back, PostgreSQL majors only when allowed, and the VM
     // disk never shrinks.
     assertSafeUpgrade(await readDeployedVersions(), config);
@@ -41,88 +39,33 @@ export default async function main(): Promise<Record<string, unknown>> {
         protectPostgresPassword: config.protect.database,
         ...(config.authentik.secretKey !== undefined ? { secretKey: pulumi.secret(config.authentik.secretKey) } : {}),
     });
+    const identitySecrets = identity ? new IdentitySecrets("identity", { plan: identity }) : undefined;
 
-    // Cloudflare first and independent of the VM: tunnel, ingress and DNS are created while the VM boots.
+    // Cloudflare first and independent of the VM or cluster: tunnel, ingress and DNS are created meanwhile.
+    const proxyHosts = identity?.proxyHosts ?? [];
     const tunnel = config.cloudflare
         ? new CloudflareTunnel("cloudflare", {
               accountId: config.cloudflare.accountId,
               zoneId: config.cloudflare.zoneId ?? zoneIdByName(config.cloudflare.zone),
               tunnelName: tunnelName(PROJECT, stack),
               hostname: config.domain,
-              applicationHostnames: plan.identity?.proxyHosts ?? [],
-              ingress: planIngress(config.domain, plan.internalUrl, plan.identity?.proxyHosts),
+              applicationHostnames: proxyHosts,
+              ingress: planIngress(config.domain, kubernetesPlan?.serviceUrl ?? dockerPlan?.internalUrl ?? "", proxyHosts),
               comment: `authentik-sso (${stack}): Cloudflare Tunnel to authentik`,
               ...cloudflareApiToken(),
           })
         : undefined;
 
-    const { target, vm } = dockerTarget(config, stack, plan);
-
-    const identitySecrets = plan.identity ? new IdentitySecrets("identity", { plan: plan.identity }) : undefined;
-    const smtpPassword = config.smtp?.password;
-    const secretValues = {
-        ...identitySecrets?.values,
-        postgresPassword: secrets.postgresPassword,
-        secretKey: secrets.secretKey,
-        bootstrapPassword: secrets.bootstrapPassword,
-        bootstrapToken: secrets.bootstrapToken,
-        ...(smtpPassword !== undefined ? { smtpPassword: pulumi.secret(smtpPassword) } : {}),
-    };
-    const data = new AuthentikData("authentik", { plan, secrets: secretValues, protectData: config.protect.database, target });
-    const backupPlan = planBackup(config, plan, stack);
-    const offsite = config.backup.offsite;
-    const backup = new Backup("backup", {
-        plan: backupPlan,
-        data,
-        postgresPassword: secrets.postgresPassword,
-        target,
-        ...(offsite
-            ? {
-                  offsite: {
-                      credentials: Object.fromEntries(Object.entries(offsite.env).map(([key, value]) => [key, pulumi.secret(value)])),
-                      ...(offsite.password !== undefined ? { password: pulumi.secret(offsite.password) } : {}),
-                      secretKey: secrets.secretKey,
-                  },
-              }
-            : {}),
-    });
-    const authentik = new Authentik(
-        "authentik",
-        // startAfter: a version change replaces the backup container first, and its gate passes only after the
-        // pre-upgrade dump.
-        { plan, data, secrets: secretValues, startAfter: [backup.ready], backupContainerName: backupPlan.containerName, target },
-    );
-
-    if (plan.blueprints.length > 0) {
-        new Blueprints("identity", { files: plan.blueprints, worker: authentik.worker, workerName: authentik.workerName, target });
-    }
-
-    if (tunnel && config.cloudflare) {
-        new Cloudflared("cloudflared", {
-            plan: planConnectors(config.docker.namePrefix, config.cloudflare.connectors),
-            image: config.docker.images.cloudflared,
-            token: tunnel.token,
-            networkName: data.networkName,
-            memoryMb: config.docker.memoryLimitsMb.cloudflared,
-            startAfter: [tunnel.config, tunnel.connectionsCleanup, authentik.server.ready],
-            target,
-        });
-    }
+    const context = { config, stack, secrets, ...(identitySecrets ? { identitySecrets } : {}), ...(tunnel ? { tunnel } : {}) };
+    const targetOutputs =
+        kubernetesPlan && config.kubernetes ? deployToKubernetes(context, kubernetesPlan, config.kubernetes) : deployToDocker(context, dockerPlan as NonNullable<typeof dockerPlan>);
 
     return {
-        url: plan.url,
-        // Only once server and worker reported healthy, so a failed upgrade does not count as deployed.
-        authentikVersion: authentik.runningVersion,
-        postgresImage: config.docker.images.postgresql,
-        adminUser: plan.adminUser,
+        url: publicUrl(config),
+        adminUser: ADMIN_USER,
         bootstrapPassword: secrets.bootstrapPassword,
         bootstrapToken: secrets.bootstrapToken,
-        networkName: data.networkName,
-        containerNames: authentik.containerNames,
-        backupFolder: backup.hostPath,
-        ...(backup.offsitePassword ? { offsitePassword: backup.offsitePassword, offsiteRepository: pulumi.secret(backupPlan.offsite?.repository ?? "") } : {}),
-        dockerHost: target.host,
-        ...(vm && config.proxmox ? { vmId: vm.vmId, vmAddress: vm.address, vmDiskGb: config.proxmox.diskGb, vmHostKey: vm.hostPublicKey } : {}),
+        ...targetOutputs,
         ...(tunnel ? { tunnelId: tunnel.tunnelId, tunnelName: tunnelName(PROJECT, stack) } : {}),
         ...(identitySecrets ? { oidcClients: identitySecrets.oidcClients } : {}),
         ...(identitySecrets?.breakGlassPassword ? { breakGlassPassword: identitySecrets.breakGlassPassword } : {}),
@@ -140,45 +83,3 @@ function cloudflareApiToken(): { apiToken?: pulumi.Output<string> } {
     return token !== undefined ? { apiToken: token } : {};
 }
 
-const runCommand: CommandRunner = (command, args) => {
-    const result = spawnSync(command, args, { encoding: "utf8", timeout: 10_000, env: process.env });
-    return { status: result.status, stdout: result.stdout ?? "" };
-};
-
-/** The Docker engine to deploy to: a new Proxmox VM when configured, otherwise docker.host or the local engine. */
-function dockerTarget(config: StackConfig, stack: string, plan: AuthentikPlan): { target: DockerTarget; vm?: ProxmoxVm } {
-    if (!config.proxmox) {
-        const endpoint = localDockerEndpoint(config.docker.host, process.env, runCommand);
-        return { target: new LocalDockerHost("docker", { ...(endpoint.host !== undefined ? { host: endpoint.host } : {}), sshOpts: config.docker.sshOpts }) };
-    }
-    const vmName = config.proxmox.name ?? `authentik-${stack}`;
-    const vm = new ProxmoxVm("authentik", {
-        proxmox: config.proxmox,
-        vmName,
-        bootstrap: {
-            hostname: vmName,
-            distro: config.proxmox.image.distro,
-            adminUser: config.proxmox.sshUser,
-            sshPublicKeys: config.proxmox.sshPublicKeys,
-            folders: [config.backup.hostPath],
-            prePull: stackImages(config, plan),
-        },
-        protect: config.protect.vm,
-        managedBy: `${PROJECT}/${stack}`,
-    });
-    const target = new SshDockerHost(
-        "vm",
-        {
-            address: vm.address,
-            user: config.proxmox.sshUser,
-            hostPublicKey: vm.hostPublicKey,
-            ...(config.sshPrivateKey !== undefined ? { privateKey: pulumi.secret(config.sshPrivateKey) } : {}),
-            sshOpts: config.docker.sshOpts,
-            readyTimeoutSeconds: config.proxmox.readyTimeoutSeconds,
-            hostIdentity: vm.nicMacAddress,
-        },
-        // dependsOn the whole VM component: the firewall must let SSH in before the readiness check dials.
-        { dependsOn: [vm] },
-    );
-    return { target, vm };
-}

@@ -4,7 +4,7 @@
  * plan into Docker resources; tests and the offline plan read it directly.
  */
 import type { StackConfig } from "./config";
-import { BLUEPRINTS_ROOT, BlueprintFile, IdentityPlan, planIdentity } from "./identityPlan";
+import { BLUEPRINTS_ROOT, BlueprintFile, IdentityPlan, identityFor } from "./identityPlan";
 import type { HealthcheckPlan } from "./containerDefaults";
 import { Ipv4Cidr, firstHost, parseCidr } from "./ipv4";
 import { AuthentikFeatures, featuresOf, parseAuthentikVersion } from "./versions";
@@ -149,23 +149,30 @@ function smtpEnv(config: StackConfig): EnvEntry[] {
     return entries;
 }
 
-/** The environment server and worker share. */
-export function authentikEnv(config: StackConfig, features: AuthentikFeatures, aliases: { postgresql: string; redis: string }): EnvEntry[] {
+export interface AuthentikEnvTarget {
+    /** Where authentik reaches PostgreSQL. */
+    readonly postgresHost: string;
+    /** Where authentik reaches Redis, on the lines that use it. */
+    readonly redisHost?: string;
+    /** Networks whose forwarded headers authentik trusts; unset: authentik's own default (the private ranges). */
+    readonly trustedProxyCidrs?: readonly string[];
+}
+
+/** The environment server and worker share, on either target. */
+export function authentikEnv(config: StackConfig, features: AuthentikFeatures, target: AuthentikEnvTarget): EnvEntry[] {
     const env: EnvEntry[] = [
         { name: "AUTHENTIK_SECRET_KEY", secret: "secretKey" },
-        { name: "AUTHENTIK_POSTGRESQL__HOST", value: aliases.postgresql },
+        { name: "AUTHENTIK_POSTGRESQL__HOST", value: target.postgresHost },
         { name: "AUTHENTIK_POSTGRESQL__USER", value: POSTGRES.user },
         { name: "AUTHENTIK_POSTGRESQL__NAME", value: POSTGRES.database },
         { name: "AUTHENTIK_POSTGRESQL__PASSWORD", secret: "postgresPassword" },
         { name: "AUTHENTIK_ERROR_REPORTING__ENABLED", value: String(config.authentik.errorReporting) },
         { name: "AUTHENTIK_DISABLE_STARTUP_ANALYTICS", value: "true" },
         { name: "AUTHENTIK_LOG_LEVEL", value: config.authentik.logLevel },
-        // Forwarded headers are trusted only from cloudflared on this network and loopback, so no LAN host can
-        // spoof X-Forwarded-For (setting this replaces authentik's broad private-range defaults).
-        { name: "AUTHENTIK_LISTEN__TRUSTED_PROXY_CIDRS", value: [...LOOPBACK_CIDRS, config.docker.subnet].join(",") },
+        ...(target.trustedProxyCidrs !== undefined ? [{ name: "AUTHENTIK_LISTEN__TRUSTED_PROXY_CIDRS", value: target.trustedProxyCidrs.join(",") }] : []),
     ];
-    if (features.usesRedis) {
-        env.push({ name: "AUTHENTIK_REDIS__HOST", value: aliases.redis });
+    if (features.usesRedis && target.redisHost !== undefined) {
+        env.push({ name: "AUTHENTIK_REDIS__HOST", value: target.redisHost });
     }
     if (features.listensOnIpv6ByDefault) {
         env.push(
@@ -214,7 +221,9 @@ export function planAuthentik(config: StackConfig, userBlueprints: readonly User
     const aliases = { postgresql: POSTGRES.alias, redis: "redis" };
     // With a digest the provider pulls by digest, and the tag only documents it.
     const image = `${config.authentik.image}:${version.tag}${config.authentik.digest !== undefined ? `@${config.authentik.digest}` : ""}`;
-    const shared = authentikEnv(config, features, aliases);
+    // Forwarded headers are trusted only from cloudflared on this network and loopback, so no LAN host can spoof
+    // X-Forwarded-For (setting this replaces authentik's broad private-range defaults).
+    const shared = authentikEnv(config, features, { postgresHost: aliases.postgresql, redisHost: aliases.redis, trustedProxyCidrs: [...LOOPBACK_CIDRS, config.docker.subnet] });
     const dependencies: ServiceRole[] = features.usesRedis ? ["postgresql", "redis"] : ["postgresql"];
     // First start runs every migration before the health check passes; give it far more than the start period.
     const authentikWait = 600;
@@ -312,7 +321,7 @@ export function planAuthentik(config: StackConfig, userBlueprints: readonly User
         stopGraceSeconds: 30,
         ...(publish ? { publish: { ip: publish[0] as string, port: Number(publish[1]), internal: SERVER_HTTP_PORT } } : {}),
     });
-    const identity = config.identity ? planIdentity(config.identity, { domain: config.domain, dialect: { oauthGrantTypes: features.oauthGrantTypes } }) : undefined;
+    const identity = identityFor(config);
     const blueprints = [...(identity?.files ?? []), ...userBlueprints];
     const workerMounts: VolumeMountPlan[] = [...storageMounts, { volume: "certs", containerPath: "/certs" }];
     if (config.authentik.managedOutposts) {

@@ -5,6 +5,7 @@
 import { parse as parseYaml } from "yaml";
 import { z } from "zod";
 import { IdentityConfig, externalHostname, identitySchema } from "./identityConfig";
+import { kubernetesSchema } from "./kubernetes/config";
 import { Ipv4Cidr, cidrContains, cidrsOverlap, isNetworkCidr, isPrivateCidr, parseCidr, parseIpv4 } from "./ipv4";
 import { AuthentikFeatures, SUPPORTED_RELEASE_LINES, featuresOf, isSupportedLine, parseAuthentikVersion } from "./versions";
 
@@ -439,6 +440,8 @@ export const stackConfigSchema = z
         cloudflare: cloudflareSchema.optional(),
         backup: backupSchema,
         upgrades: upgradesSchema,
+        /** The Kubernetes target instead of a Proxmox VM or a Docker host. */
+        kubernetes: kubernetesSchema.optional(),
         /** authentik's own configuration as code: brand, applications, enrollment, recovery, break-glass admin. */
         identity: identitySchema.optional(),
         /** Private key for the readiness check over SSH; without it the ssh-agent is used. */
@@ -466,6 +469,7 @@ export const CONFIG_KEYS = [
     "cloudflare",
     "backup",
     "upgrades",
+    "kubernetes",
     "identity",
     "sshPrivateKey",
 ] as const;
@@ -581,6 +585,9 @@ function checkCrossKeyRules(config: StackConfig, ctx: z.RefinementCtx): void {
     if (config.identity) {
         checkIdentityRules(config, config.identity, ctx);
     }
+    if (config.kubernetes) {
+        checkKubernetesRules(config, ctx);
+    }
     if (config.backup.offsite !== undefined && config.docker.memoryLimitsMb.backup < BACKUP_MEMORY_MB.offsite) {
         ctx.addIssue({
             code: "custom",
@@ -597,6 +604,35 @@ function checkCrossKeyRules(config: StackConfig, ctx: z.RefinementCtx): void {
             input: repository,
             message: `must lie outside backup.hostPath (${config.backup.hostPath}): a copy next to the backups is not off-site`,
         });
+    }
+}
+
+/** The first release line the Kubernetes target runs: the chart dropped its Redis in 2025.10.3, the app in 2025.10. */
+export const KUBERNETES_FROM_LINE = "2025.10";
+
+function checkKubernetesRules(config: StackConfig, ctx: z.RefinementCtx): void {
+    const version = parseAuthentikVersion(config.authentik.version);
+    if (version && featuresOf(version).usesRedis) {
+        ctx.addIssue({
+            code: "custom",
+            path: ["authentik", "version"],
+            input: config.authentik.version,
+            message: `is a line that still needs Redis, which authentik's Helm chart no longer ships (removed in chart 2025.10.3): the Kubernetes target starts at ${KUBERNETES_FROM_LINE}; upgrade on the Docker target first, or start at ${KUBERNETES_FROM_LINE} or later`,
+        });
+    }
+    const exclusive: [string[], unknown, string][] = [
+        [["proxmox"], config.proxmox, "a Proxmox VM"],
+        [["docker", "host"], config.docker.host, "a Docker host"],
+        [["docker", "publish"], config.docker.publish, "a published Docker port"],
+        [["backup", "offsite"], config.backup.offsite, "restic off-site copies of the Docker target (use kubernetes.postgres.backup)"],
+    ];
+    for (const [path, value, what] of exclusive) {
+        if (value !== undefined) {
+            ctx.addIssue({ code: "custom", path, input: value, message: `must not be set with kubernetes: the Kubernetes target is instead of ${what}` });
+        }
+    }
+    if (!config.cloudflare) {
+        ctx.addIssue({ code: "custom", path: ["cloudflare"], input: undefined, message: "is required with kubernetes: the connectors reach authentik inside the cluster, nothing is exposed otherwise" });
     }
 }
 
@@ -631,6 +667,7 @@ export const NESTED_SECRETS: readonly (readonly [key: ConfigKey, path: readonly 
     ["backup", ["offsite", "env", "*"]],
     ["backup", ["offsite", "password"]],
     ["authentik", ["secretKey"]],
+    ["kubernetes", ["postgres", "backup", "credentials", "*"]],
 ];
 
 /** Every [path, value] under `value` that `pattern` matches. */

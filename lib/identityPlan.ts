@@ -4,7 +4,9 @@
  * and the files read them with !Env. Model and field names follow authentik's blueprint schema of each release line
  * (vendor/authentik-blueprint-schema/, checked by tests/identity.test.ts).
  */
+import type { StackConfig } from "./config";
 import { ApplicationConfig, IdentityConfig } from "./identityConfig";
+import { featuresOf, parseAuthentikVersion } from "./versions";
 import { Blueprint, BlueprintEntry, env, find, keyOf, stringifyBlueprint } from "./blueprintYaml";
 
 /** Where the worker finds the stack's files: a folder of its own under authentik's blueprints root. */
@@ -383,4 +385,16 @@ export function planIdentity(identity: IdentityConfig, context: IdentityContext)
     const groups = [...new Set(identity.applications.flatMap((application) => application.groups ?? []))].sort();
     const proxyHosts = proxyApplications.map((application) => new URL(application.proxy?.externalHost ?? "").hostname);
     return { files, secrets, oidcClients, proxyHosts, groups };
+}
+
+/** The stack's identity plan, in the dialect of its release line; undefined without identity. */
+export function identityFor(config: Pick<StackConfig, "identity" | "domain" | "authentik">): IdentityPlan | undefined {
+    if (!config.identity) {
+        return undefined;
+    }
+    const version = parseAuthentikVersion(config.authentik.version);
+    if (!version) {
+        throw new Error(`authentik.version ${config.authentik.version} was not validated`);
+    }
+    return planIdentity(config.identity, { domain: config.domain, dialect: { oauthGrantTypes: featuresOf(version).oauthGrantTypes } });
 }

@@ -72,6 +72,12 @@ export function keySettings(resource: RecordedResource): string {
             return `host=${inputs.connection?.host}`;
         case "pulumi:providers:docker":
             return `host=${inputs.host}`;
+        case "kubernetes:helm.sh/v3:Release":
+            return `chart=${inputs.chart} version=${inputs.version} namespace=${inputs.namespace}`;
+        case "kubernetes:postgresql.cnpg.io/v1:Cluster":
+            return `instances=${inputs.spec?.instances} storage=${inputs.spec?.storage?.size}`;
+        case "kubernetes:apps/v1:Deployment":
+            return `replicas=${inputs.spec?.replicas} image=${inputs.spec?.template?.spec?.containers?.[0]?.image}`;
         default:
             return "";
     }

@@ -431,6 +431,11 @@ export function stackNames(): string[] {
         .sort();
 }
 
+/** Stacks of the Docker target (a VM, docker.host or the local engine): all but the Kubernetes ones. */
+export function dockerStackNames(): string[] {
+    return stackNames().filter((stack) => loadStackFile(stack).config[`${PROJECT}:kubernetes`] === undefined);
+}
+
 /**
  * Reads a stack file the way the Pulumi CLI hands it to the program: every `secure:` value is replaced by a
  * recognisable stand-in (the real ciphertext can't be decrypted here) and its top-level key is marked secret.

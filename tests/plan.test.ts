@@ -105,7 +105,7 @@ describe.each(stackNames())("plan for stack %s", (stack) => {
         for (const resource of plan.run.resources) {
             expect(tree).toContain(` ${resource.name}`);
         }
-        expect(tree).toContain("name=authentik-server memory=");
+        expect(tree).toContain(loadStackFile(stack).config["authentik-sso:kubernetes"] !== undefined ? "chart=authentik version=" : "name=authentik-server memory=");
         const mermaid = renderMermaid(plan);
         expect(mermaid.startsWith("graph LR\n")).toBe(true);
         const edges = mermaid.split("\n").filter((line) => / (-->|==>) /.test(line));
@@ -147,7 +147,7 @@ test("npm run plan writes the Mermaid file and refuses an unknown stack", async 
         expect(fs.readFileSync(path.join(out, "local.mmd"), "utf8")).toMatch(/^graph LR\n/);
         expect(log.mock.calls.flat().join("\n")).toContain("Critical path:");
         expect(await main(["--stack", "nope"])).toBe(2);
-        expect(error.mock.calls.flat().join("\n")).toContain("usage: npm run plan -- --stack <dev|local|prod>");
+        expect(error.mock.calls.flat().join("\n")).toContain("usage: npm run plan -- --stack <dev|k8s|local|prod>");
     } finally {
         log.mockRestore();
         error.mockRestore();

@@ -65,6 +65,16 @@ describe.each(VARIANTS)("stack %s", (_name, stack, config) => {
     });
 
     test("passes config validation and registers the full resource set", () => {
+        const hasTunnel = config.config["authentik-sso:cloudflare"] !== undefined;
+        expect(ofType(run, "cloudflare:index/zeroTrustTunnelCloudflared:ZeroTrustTunnelCloudflared")).toHaveLength(hasTunnel ? 1 : 0);
+        if (config.config["authentik-sso:kubernetes"] !== undefined) {
+            // The Kubernetes target: no container, VM or Docker object at all.
+            expect(run.resources.filter((resource) => /^(docker|proxmoxve|command:remote):/.test(resource.type)).map((resource) => resource.name)).toEqual([]);
+            expect(ofType(run, "kubernetes:helm.sh/v3:Release").map((release) => release.inputs.chart).sort()).toEqual(["authentik", "cloudnative-pg"]);
+            expect(ofType(run, "kubernetes:postgresql.cnpg.io/v1:Cluster")).toHaveLength(1);
+            expect(ofType(run, "kubernetes:apps/v1:Deployment").map((deployment) => deployment.name)).toEqual(["connectors-deployment"]);
+            return;
+        }
         const containers = ofType(run, CONTAINER).map((container) => container.name);
         expect(containers).toEqual(expect.arrayContaining(["authentik-postgresql", "authentik-server", "authentik-worker", "backup-container"]));
         const offsite = (config.config["authentik-sso:backup"] as { offsite?: unknown } | undefined)?.offsite !== undefined;
@@ -72,9 +82,7 @@ describe.each(VARIANTS)("stack %s", (_name, stack, config) => {
         expect(ofType(run, "random:index/randomPassword:RandomPassword")).toHaveLength(offsite ? 5 : 4);
         expect(ofType(run, "docker:index/network:Network")).toHaveLength(1);
         const hasVm = config.config["authentik-sso:proxmox"] !== undefined;
-        const hasTunnel = config.config["authentik-sso:cloudflare"] !== undefined;
         expect(ofType(run, "proxmoxve:index/vmLegacy:VmLegacy")).toHaveLength(hasVm ? 1 : 0);
-        expect(ofType(run, "cloudflare:index/zeroTrustTunnelCloudflared:ZeroTrustTunnelCloudflared")).toHaveLength(hasTunnel ? 1 : 0);
         expect(containers.some((name) => name.startsWith("cloudflared-"))).toBe(hasTunnel);
     });
 

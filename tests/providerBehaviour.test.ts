@@ -6,7 +6,7 @@
  */
 import { goDuration } from "../lib/containerDefaults";
 import { GO_DURATION_PATTERN, formatGoDuration, parseGoDuration } from "./goDuration";
-import { ProgramRun, RecordedResource, loadStackFile, ofType, runProgram, stackNames } from "./harness";
+import { ProgramRun, RecordedResource, dockerStackNames, loadStackFile, ofType, runProgram } from "./harness";
 import { DaemonDefaults, containerReadBack, stepFor } from "./providerModel";
 
 const CONTAINER = "docker:index/container:Container";
@@ -50,7 +50,7 @@ describe("goDuration prints what Go's time.Duration.String() prints", () => {
     });
 });
 
-describe.each(stackNames())("stack %s", (stack) => {
+describe.each(dockerStackNames())("stack %s", (stack) => {
     let run: ProgramRun;
     beforeAll(async () => {
         run = await runProgram({ stack, config: loadStackFile(stack) });

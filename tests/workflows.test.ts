@@ -72,7 +72,9 @@ function pulumiCalls(): PulumiCall[] {
         );
 }
 
-const environments = stackNames().filter((stack) => stack !== "local");
+/** Stacks that show a target, not environments of the dev → prod pipeline: this machine's Docker, and Kubernetes. */
+const EXAMPLE_STACKS = ["local", "k8s"];
+const environments = stackNames().filter((stack) => !EXAMPLE_STACKS.includes(stack));
 const DEPLOY_ENVIRONMENTS = ["dev", "production"];
 const allFiles = () => [...fs.readdirSync(WORKFLOWS).map((file) => path.join(WORKFLOWS, file)), ...fs.readdirSync(ACTIONS).map((dir) => path.join(ACTIONS, dir, "action.yml"))];
 

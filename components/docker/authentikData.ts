@@ -1,8 +1,8 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
-import { AuthentikPlan, ServiceRole, VolumeRole } from "../lib/authentikPlan";
-import { nameGuardScript } from "../lib/hostScripts";
+import { AuthentikPlan, ServiceRole, VolumeRole } from "../../lib/authentikPlan";
+import { nameGuardScript } from "../../lib/hostScripts";
 import { DockerTarget, HostCommand, dockerResourceOptions, hostLabels } from "./dockerHost";
 import { GatedContainer, SecretValues, pinnedImage, serviceContainer } from "./serviceContainer";
 

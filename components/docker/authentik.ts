@@ -1,13 +1,13 @@
 import * as fs from "fs";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
-import { AuthentikPlan, ServiceRole } from "../lib/authentikPlan";
-import { oneShotScript, pruneImagesScript, shellQuote } from "../lib/hostScripts";
+import { AuthentikPlan, ServiceRole } from "../../lib/authentikPlan";
+import { oneShotScript, pruneImagesScript, shellQuote } from "../../lib/hostScripts";
 import { AuthentikData } from "./authentikData";
 import { DockerTarget, HostCommand } from "./dockerHost";
 import { GatedContainer, SecretValues, pinnedImage, serviceContainer } from "./serviceContainer";
 
-export const PREPARE_DATA_SCRIPT = path.join(__dirname, "..", "scripts", "prepare-data.sh");
+export const PREPARE_DATA_SCRIPT = path.join(__dirname, "..", "..", "scripts", "prepare-data.sh");
 
 export interface AuthentikArgs {
     /** The plan from `planAuthentik`; this component creates the server and worker. */

@@ -1,7 +1,7 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
-import { CONTAINER_REPLACE_ON_CHANGES, containerBase, healthcheckArgs } from "../lib/containerDefaults";
-import { ConnectorPlan } from "../lib/tunnelPlan";
+import { CONTAINER_REPLACE_ON_CHANGES, containerBase, healthcheckArgs } from "../../lib/containerDefaults";
+import { ConnectorPlan } from "../../lib/tunnelPlan";
 import { DockerTarget, dockerResourceOptions, hostLabels } from "./dockerHost";
 import { GatedContainer, containerGate, pinnedImage } from "./serviceContainer";
 

@@ -2,7 +2,7 @@ import * as cloudflare from "@pulumi/cloudflare";
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
-import { IngressRule, cnameTarget, connectionsCleanupScript, connectorToken } from "../lib/tunnelPlan";
+import { IngressRule, cnameTarget, connectionsCleanupScript, connectorToken } from "../../lib/tunnelPlan";
 
 export interface CloudflareTunnelArgs {
     accountId: string;

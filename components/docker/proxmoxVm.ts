@@ -1,8 +1,8 @@
 import * as proxmoxve from "@muhlba91/pulumi-proxmoxve";
 import * as pulumi from "@pulumi/pulumi";
 import * as tls from "@pulumi/tls";
-import { CloudInitInput, renderCloudInit } from "../lib/cloudInit";
-import { ProxmoxConfig, cloudImageOf } from "../lib/config";
+import { CloudInitInput, renderCloudInit } from "../../lib/cloudInit";
+import { ProxmoxConfig, cloudImageOf } from "../../lib/config";
 
 export interface ProxmoxVmArgs {
     /** Validated `authentik-sso:proxmox` settings. */

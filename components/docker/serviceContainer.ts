@@ -1,8 +1,8 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
-import { SecretRef, ServicePlan, VolumeMountPlan, VolumeRole, renderEnv, secretRefsOf } from "../lib/authentikPlan";
-import { CONTAINER_REPLACE_ON_CHANGES, containerBase, healthcheckArgs } from "../lib/containerDefaults";
-import { healthGateScript } from "../lib/hostScripts";
+import { SecretRef, ServicePlan, VolumeMountPlan, VolumeRole, renderEnv, secretRefsOf } from "../../lib/authentikPlan";
+import { CONTAINER_REPLACE_ON_CHANGES, containerBase, healthcheckArgs } from "../../lib/containerDefaults";
+import { healthGateScript } from "../../lib/hostScripts";
 import { DockerTarget, HostCommand, dockerResourceOptions, hostLabels, hostTriggers } from "./dockerHost";
 
 export type SecretValues = Readonly<Partial<Record<SecretRef, pulumi.Input<string>>>>;

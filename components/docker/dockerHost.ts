@@ -1,7 +1,7 @@
 import * as command from "@pulumi/command";
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
-import { readinessScript, sshOptions } from "../lib/dockerHostPlan";
+import { readinessScript, sshOptions } from "../../lib/dockerHostPlan";
 
 /** A shell command on the Docker host, run by `pulumi up`: its create runs the script, a failure leaves no state. */
 export type HostCommand = command.remote.Command | command.local.Command;

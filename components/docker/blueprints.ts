@@ -1,8 +1,8 @@
 import * as crypto from "crypto";
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
-import { applyBlueprintsScript } from "../lib/hostScripts";
-import { BlueprintFile } from "../lib/identityPlan";
+import { applyBlueprintsScript } from "../../lib/hostScripts";
+import { BlueprintFile } from "../../lib/identityPlan";
 import { DockerTarget, HostCommand } from "./dockerHost";
 
 export interface BlueprintsArgs {

@@ -1,7 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
-import { SecretRef } from "../lib/authentikPlan";
-import { IdentityPlan } from "../lib/identityPlan";
+import { SecretRef } from "../../lib/authentikPlan";
+import { IdentityPlan } from "../../lib/identityPlan";
 
 export interface OidcClientOutput {
     clientId: string;
