@@ -82,8 +82,13 @@ export class BlueprintValidator {
             }
         }
         const branches = schema.$defs.blueprint_entry?.oneOf ?? schema.properties.entries.items?.oneOf ?? [];
+        // An entry's own keys too (model, identifiers, attrs, id, state, conditions, permissions): authentik ignores a
+        // misspelt one (attr:) without a word.
+        for (const branch of branches) {
+            (branch as { additionalProperties?: boolean }).additionalProperties = false;
+        }
         this.models = new Set(branches.map((branch) => branch.properties?.model?.const).filter((model): model is string => model !== undefined));
-        this.ajv = new Ajv({ strict: false, allErrors: true, logger: false });
+        this.ajv = new Ajv({ strict: false, allErrors: true, logger: false, verbose: true });
         addFormats(this.ajv);
         this.ajv.addSchema(schema, "blueprint");
         branches.forEach((branch, index) => {
@@ -152,14 +157,22 @@ export class BlueprintValidator {
         if (!validate) {
             return [{ entry: index, model, message: `model ${model} does not exist in ${this.title}` }];
         }
+        if (model === "authentik_blueprints.metaapplyblueprint" && (this.line === "2025.8" || this.line === "2025.10")) {
+            // Applied inline, it asks for the running task, which `ak apply_blueprint` does not have (fixed in 2025.12).
+            return [{ entry: index, model, message: `fails under ak apply_blueprint on ${this.line} (it needs a worker task; fixed in 2025.12): put the entries into one file instead` }];
+        }
         if (validate(entry)) {
             return [];
         }
         const tagPaths = tagsIn(entry).map((found) => found.path);
         const insideTag = (pointer: string) => tagPaths.some((tagPath) => pointer === tagPath || pointer.startsWith(`${tagPath}/`));
-        return (validate.errors ?? [])
-            .filter((error) => !insideTag(error.instancePath) && !(error.keyword === "additionalProperties" && insideTag(`${error.instancePath}/${String(error.params.additionalProperty)}`)))
-            .map((error) => ({ entry: index, model, message: describe(error) }));
+        return (
+            (validate.errors ?? [])
+                .filter((error) => !insideTag(error.instancePath) && !(error.keyword === "additionalProperties" && insideTag(`${error.instancePath}/${String(error.params.additionalProperty)}`)))
+                // A reference to another object may be null (unlinked): the schema gives these only as uuid strings.
+                .filter((error) => !(error.keyword === "type" && error.data === null && (error.parentSchema as { format?: string } | undefined)?.format === "uuid"))
+                .map((error) => ({ entry: index, model, message: describe(error) }))
+        );
     }
 }
 

@@ -655,6 +655,13 @@ function checkIdentityRules(config: StackConfig, identity: IdentityConfig, ctx: 
                 input: application.proxy?.externalHost,
                 message: `is outside the Cloudflare zone ${config.cloudflare.zone}: the tunnel can route only names in its zone; use a name ending in .${config.cloudflare.zone}`,
             });
+        } else if (config.cloudflare && host !== config.cloudflare.zone && host.slice(0, -(config.cloudflare.zone.length + 1)).includes(".")) {
+            ctx.addIssue({
+                code: "custom",
+                path,
+                input: application.proxy?.externalHost,
+                message: `is more than one level below the zone ${config.cloudflare.zone}: Cloudflare's free certificate covers ${config.cloudflare.zone} and *.${config.cloudflare.zone} only, so browsers would refuse the connection; use a name such as ${host.split(".")[0]}.${config.cloudflare.zone}`,
+            });
         }
     });
 }

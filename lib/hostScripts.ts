@@ -166,33 +166,49 @@ export function oneShotScript(job: OneShotContainer): string {
 }
 
 export interface BlueprintApply {
-    /** The worker container. */
-    readonly container: string;
-    /** Paths relative to /blueprints, in order. */
-    readonly paths: readonly string[];
+    /** The worker container: it holds the bootstrap token and the blueprints' secrets. */
+    readonly worker: string;
+    /** The server container: it runs the check (python3 of authentik's image, the API on 127.0.0.1:9000). */
+    readonly server: string;
+    /** Paths relative to /blueprints with the sha512 of their content, in order. */
+    readonly files: readonly { readonly path: string; readonly sha512: string }[];
+    /** The worker's variables the files read with !Env: each must be set, or authentik would read nothing. */
+    readonly secretEnv: readonly string[];
+    /** scripts/apply-blueprints.py. */
+    readonly program: string;
 }
 
 /**
- * Applies each blueprint with authentik's own `ak apply_blueprint` in the worker: it validates the file, exits 1 when
- * it is invalid, and applies it in one transaction. Every file is tried; `pulumi up` then fails with each failing
- * file's name and authentik's last words about it. Nothing is left behind on failure, so the next `pulumi up` runs it
- * again.
+ * Proves the blueprints applied, through authentik's API from inside the server container (scripts/apply-blueprints.py):
+ * no second Django process in the worker's memory limit, and authentik's own default blueprints first. The bootstrap
+ * token goes from the worker's environment to the program's stdin, never onto a command line.
  */
 export function applyBlueprintsScript(apply: BlueprintApply): string {
+    const marker = "AUTHENTIK_SSO_APPLY_END";
+    if (apply.program.includes(marker)) {
+        throw new Error(`the program must not contain ${marker}`);
+    }
+    const files = JSON.stringify(apply.files.map((file) => [file.path, file.sha512]));
     return [
         "set -u",
-        `container=${shellQuote(apply.container)}`,
-        "failed=0",
-        "for path in " + apply.paths.map(shellQuote).join(" ") + "; do",
-        '    if output=$(docker exec "$container" ak apply_blueprint "$path" 2>&1); then',
-        '        echo "applied $path"',
-        "    else",
-        '        echo "blueprint $path did not apply:" >&2',
-        '        printf "%s\\n" "$output" | tail -n 15 >&2',
-        "        failed=$((failed + 1))",
-        "    fi",
-        "done",
-        'if [ "$failed" -gt 0 ]; then echo "$failed blueprint(s) failed" >&2; exit 1; fi',
+        `worker=${shellQuote(apply.worker)}`,
+        `server=${shellQuote(apply.server)}`,
+        ...(apply.secretEnv.length > 0
+            ? [
+                  `for name in ${apply.secretEnv.map(shellQuote).join(" ")}; do`,
+                  '    if [ -z "$(docker exec "$worker" printenv "$name" 2>/dev/null)" ]; then',
+                  '        echo "$name is not set in $worker: the blueprints would read nothing for it" >&2',
+                  "        exit 1",
+                  "    fi",
+                  "done",
+              ]
+            : []),
+        'token=$(docker exec "$worker" printenv AUTHENTIK_BOOTSTRAP_TOKEN 2>/dev/null || true)',
+        'if [ -z "$token" ]; then echo "$worker has no AUTHENTIK_BOOTSTRAP_TOKEN: the check needs it to ask authentik" >&2; exit 1; fi',
+        `{ printf '%s\n' "$token"; printf '%s\n' ${shellQuote(`FILES = ${files}`)}; cat <<'${marker}'`,
+        apply.program.trimEnd(),
+        marker,
+        `} | docker exec -i "$server" python3 -c 'import sys; TOKEN = sys.stdin.readline().strip(); exec(compile(sys.stdin.read(), "apply-blueprints.py", "exec"))'`,
         "",
     ].join("\n");
 }

@@ -10,7 +10,13 @@ const DOMAIN_PATTERN = /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-
 /** Loopback names for which a redirect URI may use plain http (a desktop app, a developer's machine). */
 const LOOPBACK_HOSTS = new Set(["localhost", "127.0.0.1", "[::1]"]);
 
-const slug = z.string().regex(SLUG_PATTERN, "must be a lower-case slug: letters, digits and '-', 1 to 50 characters, not starting or ending with '-'");
+/** Application slugs authentik refuses from 2025.8: they collide with its OAuth2 endpoints (core/models.py). */
+export const RESERVED_SLUGS = ["authorize", "token", "device", "userinfo", "introspect", "revoke"] as const;
+
+const slug = z
+    .string()
+    .regex(SLUG_PATTERN, "must be a lower-case slug: letters, digits and '-', 1 to 50 characters, not starting or ending with '-'")
+    .refine((value) => !(RESERVED_SLUGS as readonly string[]).includes(value), `must not be one of authentik's reserved names (${RESERVED_SLUGS.join(", ")})`);
 
 const groupName = z.string().trim().min(1, "must not be empty").max(80, "must be at most 80 characters");
 
@@ -23,6 +29,10 @@ const redirectUri = z.string().superRefine((text, ctx) => {
         ctx.addIssue({ code: "custom", message: "must be an absolute URL such as https://app.example.com/oauth/callback" });
         return;
     }
+    if (url.hash !== "" || text.includes("#")) {
+        ctx.addIssue({ code: "custom", message: "must not carry a #fragment (OAuth 2.0, RFC 6749 3.1.2)" });
+        return;
+    }
     if (url.protocol === "https:" || (url.protocol === "http:" && LOOPBACK_HOSTS.has(url.hostname))) {
         return;
     }
@@ -30,7 +40,7 @@ const redirectUri = z.string().superRefine((text, ctx) => {
 });
 
 /** An origin-style URL: scheme and host (and port), no path, query or fragment. */
-function hostUrl(protocols: readonly string[], example: string) {
+function hostUrl(protocols: readonly string[], example: string, { loopback }: { loopback: boolean }) {
     return z.string().superRefine((text, ctx) => {
         let url: URL;
         try {
@@ -45,6 +55,10 @@ function hostUrl(protocols: readonly string[], example: string) {
             ctx.addIssue({ code: "custom", message: `must be scheme and host only, without a path or a trailing /, e.g. ${example}` });
         } else if (url.username !== "" || url.password !== "") {
             ctx.addIssue({ code: "custom", message: "must not carry a user or password" });
+        } else if (!text.slice(text.indexOf("//") + 2).split(/[:/]/)[0]?.split("").every((char) => char === char.toLowerCase())) {
+            ctx.addIssue({ code: "custom", message: "must have a lower-case host name" });
+        } else if (!loopback && (LOOPBACK_HOSTS.has(url.hostname) || url.hostname.startsWith("127."))) {
+            ctx.addIssue({ code: "custom", message: "must not be a loopback address: it would be authentik's own container; give an address the authentik server can reach" });
         }
     });
 }
@@ -60,9 +74,9 @@ const oidcSchema = z.strictObject({
 
 const proxySchema = z.strictObject({
     /** Where users reach the app, through authentik (in the Cloudflare zone when the tunnel is on). */
-    externalHost: hostUrl(["https"], "https://books.example.com"),
-    /** The app itself, as the Docker host reaches it. */
-    internalHost: hostUrl(["http", "https"], "http://192.168.1.60:8083"),
+    externalHost: hostUrl(["https"], "https://books.example.com", { loopback: true }),
+    /** The app itself, as the authentik server container reaches it. */
+    internalHost: hostUrl(["http", "https"], "http://192.168.1.60:8083", { loopback: false }),
 });
 
 const applicationSchema = z
@@ -72,7 +86,7 @@ const applicationSchema = z
         /** The link on the user's dashboard. */
         launchUrl: httpsUrl.optional(),
         /** Who may use it; omitted: every user. Each group is created. */
-        groups: z.array(groupName).optional(),
+        groups: z.array(groupName).min(1, "needs at least one group; leave groups out for an application open to every user").optional(),
         oidc: oidcSchema.optional(),
         proxy: proxySchema.optional(),
     })
@@ -108,10 +122,19 @@ export const identitySchema = z
             .prefault({}),
         /** Password reset by e-mail (needs smtp). */
         recovery: z.boolean().default(false),
+        /**
+         * optional: users who set up an authenticator (TOTP, WebAuthn) must use it, the others log in with a password
+         * alone (authentik's default); required: everyone must set one up at the next login. Unset: the stack leaves
+         * the login's MFA stage as it is.
+         */
+        mfa: z.enum(["optional", "required"]).optional(),
         /** A second superuser, for when the usual admin is locked out; its password is generated (output). */
         breakGlass: z
             .strictObject({
-                username: z.string().regex(/^[a-z0-9][a-z0-9._-]{0,63}$/, "must be a lower-case user name: letters, digits, '.', '_' and '-'"),
+                username: z
+                    .string()
+                    .regex(/^[a-z0-9][a-z0-9._-]{0,63}$/, "must be a lower-case user name: letters, digits, '.', '_' and '-'")
+                    .refine((name) => name !== "akadmin", "must not be akadmin: the break-glass account is a second admin, and would reset the bootstrap admin's password and groups"),
                 email: z.email("must be an e-mail address"),
             })
             .optional(),

@@ -4,6 +4,7 @@
  * and the files read them with !Env. Model and field names follow authentik's blueprint schema of each release line
  * (vendor/authentik-blueprint-schema/, checked by tests/identity.test.ts).
  */
+import { publicUrl } from "./authentikPlan";
 import type { StackConfig } from "./config";
 import { ApplicationConfig, IdentityConfig } from "./identityConfig";
 import { featuresOf, parseAuthentikVersion } from "./versions";
@@ -19,6 +20,9 @@ export const AUTHENTIK_DEFAULTS = {
     authorizationFlow: "default-provider-authorization-implicit-consent",
     providerInvalidationFlow: "default-provider-invalidation-flow",
     identificationStage: "default-authentication-identification",
+    mfaValidationStage: "default-authentication-mfa-validation",
+    /** The setup stages of authentik's default authenticator flows (TOTP, WebAuthn). */
+    mfaSetupStages: ["default-authenticator-totp-setup", "default-authenticator-webauthn-setup"],
     embeddedOutpost: "goauthentik.io/outposts/embedded",
     scopes: ["openid", "email", "profile"].map((scope) => `goauthentik.io/providers/oauth2/scope-${scope}`),
 } as const;
@@ -61,7 +65,12 @@ export interface IdentityPlan {
     readonly groups: readonly string[];
 }
 
-const envName = (suffix: string) => `AUTHENTIK_SSO_${suffix.toUpperCase().replace(/[^A-Z0-9]/g, "_")}`;
+/**
+ * The worker's variables for the blueprints' secrets. Not AUTHENTIK_*: authentik reads every such variable into its
+ * own configuration (lib/config.py), where `ak dump_config` would show them.
+ */
+export const SECRET_ENV_PREFIX = "SSO_BLUEPRINT_";
+const envName = (suffix: string) => `${SECRET_ENV_PREFIX}${suffix.toUpperCase().replace(/[^A-Z0-9]/g, "_")}`;
 const stackPath = (name: string) => `${STACK_BLUEPRINTS_DIR}/${name}.yaml`;
 
 function blueprint(name: string, entries: BlueprintEntry[]): Blueprint {
@@ -160,7 +169,7 @@ export const proxyProviderName = (application: ApplicationConfig) => `${applicat
  * provider list on each apply, so the list must name them all, and !KeyOf reaches only entries of the same file
  * (authentik applies files in no particular order, so a lookup in another file could find nothing yet).
  */
-function proxyApplicationsEntries(applications: readonly ApplicationConfig[]): BlueprintEntry[] {
+function proxyApplicationsEntries(applications: readonly ApplicationConfig[], authentikHost: string): BlueprintEntry[] {
     const entries: BlueprintEntry[] = [...groupEntries([...new Set(applications.flatMap((application) => application.groups ?? []))])];
     for (const application of applications) {
         const proxy = application.proxy;
@@ -188,7 +197,12 @@ function proxyApplicationsEntries(applications: readonly ApplicationConfig[]): B
     entries.push({
         model: "authentik_outposts.outpost",
         identifiers: { managed: AUTHENTIK_DEFAULTS.embeddedOutpost },
-        attrs: { providers: applications.map((application) => keyOf(`provider-${application.slug}`)) },
+        attrs: {
+            providers: applications.map((application) => keyOf(`provider-${application.slug}`)),
+            // Where the outpost sends browsers to log in. authentik leaves it empty until an admin opens the dashboard
+            // (then takes that browser's URL); empty, logins go to internal addresses. authentik fills in its other keys.
+            config: { authentik_host: authentikHost },
+        },
     });
     return entries;
 }
@@ -210,48 +224,60 @@ export function emailDomainExpression(domains: readonly string[]): string {
     ].join("\n");
 }
 
-function promptEntry(id: string, fieldKey: string, label: string, type: string, order: number): BlueprintEntry {
+/** Prompt names are unique in authentik: each flow names its own. */
+function promptEntry(flowName: string, id: string, fieldKey: string, label: string, type: string, order: number): BlueprintEntry {
     return {
         model: "authentik_stages_prompt.prompt",
         id,
-        identifiers: { name: `authentik-sso-${id}` },
+        identifiers: { name: `authentik-sso-${flowName}-${id}` },
         attrs: { field_key: fieldKey, label, type, required: true, placeholder: label, placeholder_expression: false, order },
     };
 }
 
-function stageBindings(flowId: string, stageIds: readonly string[]): BlueprintEntry[] {
-    return stageIds.map((stage, index) => ({
+/**
+ * Each stage at a fixed place in its flow (authentik's own example orders), identified by flow and stage: a binding
+ * keeps its identity when another stage comes or goes, instead of a second binding at a new place.
+ */
+export const STAGE_ORDER: Readonly<Record<string, number>> = { invitation: 5, identification: 10, email: 20, prompt: 30, write: 40, login: 100 };
+
+function stageBinding(flowId: string, stage: string, state?: "absent"): BlueprintEntry {
+    return {
         model: "authentik_flows.flowstagebinding",
-        identifiers: { target: keyOf(flowId), stage: keyOf(stage), order: (index + 1) * 10 },
-        attrs: { evaluate_on_plan: true, re_evaluate_policies: false },
-    }));
+        identifiers: { target: keyOf(flowId), stage: keyOf(stage) },
+        ...(state ? { state } : { attrs: { order: STAGE_ORDER[stage] ?? 50, evaluate_on_plan: true, re_evaluate_policies: false } }),
+    };
 }
 
+const ENROLLMENT_FLOW_ENTRY = (mode: "invitation" | "open"): BlueprintEntry => ({
+    model: "authentik_flows.flow",
+    id: "flow",
+    identifiers: { slug: ENROLLMENT_FLOW },
+    attrs: { name: "Enrollment (authentik-sso)", title: mode === "invitation" ? "Join with your invitation" : "Create your account", designation: "enrollment", authentication: "require_unauthenticated" },
+});
+
+/**
+ * Enrollment by invitation (a link an admin sends; the flow is not linked from the login page, where it would only
+ * end in "invalid invitation") or open (linked as "Sign up"). Closed: the flow is deleted, which also unlinks it.
+ */
 function enrollmentEntries(identity: IdentityConfig): BlueprintEntry[] {
     const { mode, allowedEmailDomains } = identity.enrollment;
     if (mode === "closed") {
-        return [];
+        return [{ model: "authentik_flows.flow", identifiers: { slug: ENROLLMENT_FLOW }, state: "absent" }];
     }
     const domains = allowedEmailDomains ?? [];
-    const stages = [...(mode === "invitation" ? ["invitation"] : []), "prompt", "write", "login"];
+    const invitation: BlueprintEntry = { model: "authentik_stages_invitation.invitationstage", id: "invitation", identifiers: { name: "authentik-sso-enrollment-invitation" }, attrs: { continue_flow_without_invitation: false } };
     return [
-        {
-            model: "authentik_flows.flow",
-            id: "flow",
-            identifiers: { slug: ENROLLMENT_FLOW },
-            attrs: { name: "Enrollment (authentik-sso)", title: mode === "invitation" ? "Join with your invitation" : "Create your account", designation: "enrollment", authentication: "require_unauthenticated" },
-        },
-        ...(mode === "invitation"
-            ? [{ model: "authentik_stages_invitation.invitationstage", id: "invitation", identifiers: { name: "authentik-sso-enrollment-invitation" }, attrs: { continue_flow_without_invitation: false } }]
-            : []),
-        promptEntry("username", "username", "Username", "username", 0),
-        promptEntry("name", "name", "Name", "text", 1),
-        promptEntry("email", "email", "E-mail", "email", 2),
-        promptEntry("password", "password", "Password", "password", 3),
-        promptEntry("password-repeat", "password_repeat", "Password (again)", "password", 4),
-        ...(domains.length > 0
-            ? [{ model: "authentik_policies_expression.expressionpolicy", id: "domains", identifiers: { name: "authentik-sso-enrollment-email-domains" }, attrs: { expression: emailDomainExpression(domains) } }]
-            : []),
+        ENROLLMENT_FLOW_ENTRY(mode),
+        // Open: the invitation stage goes, with its binding (a switch from invitation must not keep asking for one).
+        mode === "invitation" ? invitation : { ...invitation, attrs: undefined, state: "absent" },
+        promptEntry("enrollment", "username", "username", "Username", "username", 0),
+        promptEntry("enrollment", "name", "name", "Name", "text", 1),
+        promptEntry("enrollment", "email", "email", "E-mail", "email", 2),
+        promptEntry("enrollment", "password", "password", "Password", "password", 3),
+        promptEntry("enrollment", "password-repeat", "password_repeat", "Password (again)", "password", 4),
+        domains.length > 0
+            ? { model: "authentik_policies_expression.expressionpolicy", id: "domains", identifiers: { name: "authentik-sso-enrollment-email-domains" }, attrs: { expression: emailDomainExpression(domains) } }
+            : { model: "authentik_policies_expression.expressionpolicy", identifiers: { name: "authentik-sso-enrollment-email-domains" }, state: "absent" },
         {
             model: "authentik_stages_prompt.promptstage",
             id: "prompt",
@@ -261,18 +287,32 @@ function enrollmentEntries(identity: IdentityConfig): BlueprintEntry[] {
                 validation_policies: domains.length > 0 ? [keyOf("domains")] : [],
             },
         },
-        { model: "authentik_stages_user_write.userwritestage", id: "write", identifiers: { name: "authentik-sso-enrollment-write" }, attrs: { user_creation_mode: "always_create", create_users_as_inactive: false } },
+        {
+            model: "authentik_stages_user_write.userwritestage",
+            id: "write",
+            identifiers: { name: "authentik-sso-enrollment-write" },
+            // Internal users: external ones are refused authentik's user interface (their apps, MFA, password).
+            attrs: { user_creation_mode: "always_create", create_users_as_inactive: false, user_type: "internal", user_path_template: "users" },
+        },
         { model: "authentik_stages_user_login.userloginstage", id: "login", identifiers: { name: "authentik-sso-enrollment-login" }, attrs: {} },
-        ...stageBindings("flow", stages),
+        ...(mode === "invitation" ? [stageBinding("flow", "invitation")] : []),
+        stageBinding("flow", "prompt"),
+        stageBinding("flow", "write"),
+        stageBinding("flow", "login"),
         {
             model: "authentik_stages_identification.identificationstage",
             identifiers: { name: AUTHENTIK_DEFAULTS.identificationStage },
-            attrs: { enrollment_flow: keyOf("flow") },
+            // Linked from the login page only when anyone may sign up.
+            attrs: { enrollment_flow: mode === "open" ? keyOf("flow") : null },
         },
     ];
 }
 
-function recoveryEntries(): BlueprintEntry[] {
+function recoveryEntries(enabled: boolean): BlueprintEntry[] {
+    if (!enabled) {
+        // Deleting the flow unlinks it from the brand and the login page too.
+        return [{ model: "authentik_flows.flow", identifiers: { slug: RECOVERY_FLOW }, state: "absent" }];
+    }
     return [
         {
             model: "authentik_flows.flow",
@@ -292,12 +332,12 @@ function recoveryEntries(): BlueprintEntry[] {
             identifiers: { name: "authentik-sso-recovery-email" },
             attrs: { use_global_settings: true, template: "email/password_reset.html", activate_user_on_success: true, subject: "Reset your password" },
         },
-        promptEntry("password", "password", "New password", "password", 0),
-        promptEntry("password-repeat", "password_repeat", "New password (again)", "password", 1),
+        promptEntry("recovery", "password", "password", "New password", "password", 0),
+        promptEntry("recovery", "password-repeat", "password_repeat", "New password (again)", "password", 1),
         { model: "authentik_stages_prompt.promptstage", id: "prompt", identifiers: { name: "authentik-sso-recovery-prompt" }, attrs: { fields: [keyOf("password"), keyOf("password-repeat")], validation_policies: [] } },
         { model: "authentik_stages_user_write.userwritestage", id: "write", identifiers: { name: "authentik-sso-recovery-write" }, attrs: { user_creation_mode: "never_create" } },
         { model: "authentik_stages_user_login.userloginstage", id: "login", identifiers: { name: "authentik-sso-recovery-login" }, attrs: {} },
-        ...stageBindings("flow", ["identification", "email", "prompt", "write", "login"]),
+        ...["identification", "email", "prompt", "write", "login"].map((stage) => stageBinding("flow", stage)),
         // Linked here, in the same file as the flow, so no other file depends on it: the login page's "forgot
         // password" link and the brand's recovery flow.
         {
@@ -309,20 +349,45 @@ function recoveryEntries(): BlueprintEntry[] {
     ];
 }
 
+/** The default login's MFA stage: with `mfa: required`, a user without an authenticator must set one up. */
+function mfaEntries(identity: IdentityConfig): BlueprintEntry[] {
+    const required = identity.mfa === "required";
+    return [
+        {
+            model: "authentik_stages_authenticator_validate.authenticatorvalidatestage",
+            identifiers: { name: AUTHENTIK_DEFAULTS.mfaValidationStage },
+            attrs: required
+                ? {
+                      not_configured_action: "configure",
+                      configuration_stages: AUTHENTIK_DEFAULTS.mfaSetupStages.map((name) => find("authentik_flows.stage", ["name", name])),
+                  }
+                : // authentik's own default: users who have an authenticator use it, the others log in without one.
+                  { not_configured_action: "skip" },
+        },
+    ];
+}
+
 export const BREAK_GLASS_GROUP = "authentik-sso break-glass admins";
 
-function breakGlassEntries(identity: IdentityConfig, secret: BlueprintSecret): BlueprintEntry[] {
+/** Marks the break-glass user, so that it is found (and removed) whatever its user name. */
+export const BREAK_GLASS_MARKER = { "authentik-sso/role": "break-glass" } as const;
+
+function breakGlassEntries(identity: IdentityConfig, secret: BlueprintSecret | undefined): BlueprintEntry[] {
     const breakGlass = identity.breakGlass;
-    if (!breakGlass) {
-        return [];
+    if (!breakGlass || !secret) {
+        // Taken out of the config: the account goes too (its password is in the stack's history).
+        return [
+            { model: "authentik_core.user", identifiers: { attributes: BREAK_GLASS_MARKER }, state: "absent" },
+            { model: "authentik_core.group", identifiers: { name: BREAK_GLASS_GROUP }, state: "absent" },
+        ];
     }
     return [
         { model: "authentik_core.group", id: "admins", identifiers: { name: BREAK_GLASS_GROUP }, attrs: { name: BREAK_GLASS_GROUP, is_superuser: true } },
         {
             model: "authentik_core.user",
-            identifiers: { username: breakGlass.username },
-            // present: every apply sets the password back to the stack's, which is the point of a break-glass account.
-            attrs: { name: "Break-glass admin (authentik-sso)", email: breakGlass.email, is_active: true, password: env(secret.envName), groups: [keyOf("admins")] },
+            identifiers: { attributes: BREAK_GLASS_MARKER },
+            // present: each apply sets the password back to the stack's, which is the point of a break-glass account.
+            attrs: { username: breakGlass.username, name: "Break-glass admin (authentik-sso)", email: breakGlass.email, is_active: true, type: "internal", password: env(secret.envName), groups: [keyOf("admins")] },
         },
     ];
 }
@@ -334,8 +399,8 @@ export interface BlueprintDialect {
 }
 
 export interface IdentityContext {
-    /** authentik's public hostname (domain). */
-    readonly domain: string;
+    /** authentik's public URL, e.g. https://auth.example.com (http://localhost:9000 on the local stack). */
+    readonly url: string;
     readonly dialect: BlueprintDialect;
 }
 
@@ -355,7 +420,7 @@ export function planIdentity(identity: IdentityConfig, context: IdentityContext)
             if (secret) {
                 secrets.push(secret);
             }
-            const issuerUrl = `https://${context.domain}/application/o/${application.slug}/`;
+            const issuerUrl = `${context.url}/application/o/${application.slug}/`;
             oidcClients.push({
                 slug: application.slug,
                 clientId: application.slug,
@@ -369,18 +434,20 @@ export function planIdentity(identity: IdentityConfig, context: IdentityContext)
     }
     const proxyApplications = identity.applications.filter((application) => application.proxy !== undefined);
     if (proxyApplications.length > 0) {
-        add("proxy-applications", proxyApplicationsEntries(proxyApplications));
+        add("proxy-applications", proxyApplicationsEntries(proxyApplications, `${context.url}/`));
     }
     add("brand", brandEntries(identity));
+    // Always written: turning a feature off must undo it in authentik, not just stop managing it.
     add("enrollment", enrollmentEntries(identity));
-    if (identity.recovery) {
-        add("recovery", recoveryEntries());
+    add("recovery", recoveryEntries(identity.recovery));
+    if (identity.mfa !== undefined) {
+        add("mfa", mfaEntries(identity));
     }
-    if (identity.breakGlass) {
-        const secret = { envName: envName("break_glass_password"), key: "break-glass", kind: "break-glass-password" as const };
-        secrets.push(secret);
-        add("break-glass", breakGlassEntries(identity, secret));
+    const breakGlassSecret = identity.breakGlass ? { envName: envName("break_glass_password"), key: "break-glass", kind: "break-glass-password" as const } : undefined;
+    if (breakGlassSecret) {
+        secrets.push(breakGlassSecret);
     }
+    add("break-glass", breakGlassEntries(identity, breakGlassSecret));
 
     const groups = [...new Set(identity.applications.flatMap((application) => application.groups ?? []))].sort();
     const proxyHosts = proxyApplications.map((application) => new URL(application.proxy?.externalHost ?? "").hostname);
@@ -388,7 +455,7 @@ export function planIdentity(identity: IdentityConfig, context: IdentityContext)
 }
 
 /** The stack's identity plan, in the dialect of its release line; undefined without identity. */
-export function identityFor(config: Pick<StackConfig, "identity" | "domain" | "authentik">): IdentityPlan | undefined {
+export function identityFor(config: Pick<StackConfig, "identity" | "domain" | "authentik" | "docker" | "cloudflare">): IdentityPlan | undefined {
     if (!config.identity) {
         return undefined;
     }
@@ -396,5 +463,5 @@ export function identityFor(config: Pick<StackConfig, "identity" | "domain" | "a
     if (!version) {
         throw new Error(`authentik.version ${config.authentik.version} was not validated`);
     }
-    return planIdentity(config.identity, { domain: config.domain, dialect: { oauthGrantTypes: featuresOf(version).oauthGrantTypes } });
+    return planIdentity(config.identity, { url: publicUrl(config), dialect: { oauthGrantTypes: featuresOf(version).oauthGrantTypes } });
 }

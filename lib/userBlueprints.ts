@@ -38,6 +38,7 @@ export function readUserBlueprints(folder: string, projectDir: string, line: Rel
     }
     const problems: string[] = [];
     const files: BlueprintFile[] = [];
+    const names = new Map<string, string>();
     for (const name of yamlFiles(absolute)) {
         if (name.endsWith(".yml")) {
             problems.push(`${key}: ${folder}/${name}: authentik reads only *.yaml and would ignore it; rename it`);
@@ -46,7 +47,9 @@ export function readUserBlueprints(folder: string, projectDir: string, line: Rel
         if (!name.endsWith(".yaml")) {
             continue;
         }
-        const content = fs.readFileSync(path.join(absolute, name), "utf8");
+        // LF only: authentik stores the hash of the text as Python reads it (universal newlines) but compares the file's
+        // bytes, so a CRLF file would never match and be applied again on every discovery.
+        const content = fs.readFileSync(path.join(absolute, name), "utf8").replace(/\r\n?/g, "\n");
         let document: unknown;
         try {
             document = parseBlueprint(content);
@@ -56,6 +59,17 @@ export function readUserBlueprints(folder: string, projectDir: string, line: Rel
         }
         const found = blueprintValidator(line).validate(document);
         problems.push(...formatProblems(`${key}: ${folder}/${name}`, found));
+        const blueprintName = (document as { metadata?: { name?: unknown } } | null)?.metadata?.name;
+        if (typeof blueprintName === "string") {
+            // authentik keeps one instance per name: a second file of the same name stops its discovery of the rest.
+            const first = names.get(blueprintName);
+            if (first !== undefined) {
+                problems.push(`${key}: ${folder}/${name}: its metadata.name "${blueprintName}" is the name of ${first} too; authentik needs each name once`);
+            } else if (blueprintName.startsWith("authentik-sso ") || blueprintName.startsWith("Default - ") || blueprintName.startsWith("System - ")) {
+                problems.push(`${key}: ${folder}/${name}: its metadata.name "${blueprintName}" is taken by the stack's or authentik's own blueprints; choose another`);
+            }
+            names.set(blueprintName, `${folder}/${name}`);
+        }
         files.push({ path: `${USER_BLUEPRINTS_DIR}/${name}`, content });
     }
     if (files.length === 0 && problems.length === 0) {

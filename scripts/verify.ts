@@ -8,6 +8,8 @@ import * as crypto from "crypto";
 import * as path from "path";
 import { Configuration, ManagedApi } from "@goauthentik/api";
 import { planAuthentik } from "../lib/authentikPlan";
+import { identityFor } from "../lib/identityPlan";
+import { blueprintInstancePath } from "../lib/kubernetes/plan";
 import { loadUserBlueprints } from "../lib/loadConfig";
 import { CheckResult, Runner, fail, pass, readStack, renderResults, runProgram } from "./preflight";
 
@@ -41,7 +43,12 @@ async function check(name: string, body: () => Promise<CheckResult>): Promise<Ch
 
 export async function verify(options: VerifyOptions, outputs: StackOutputs): Promise<CheckResult[]> {
     const { config } = readStack(options.stack, options.run, options.dir);
-    const plan = planAuthentik(config, loadUserBlueprints(config, options.dir));
+    const userBlueprints = loadUserBlueprints(config, options.dir);
+    const identity = identityFor(config);
+    // The files and the paths authentik knows them by: under /blueprints on Docker, in the ConfigMap's mount on Kubernetes.
+    const blueprints = config.kubernetes
+        ? [...(identity?.files ?? []), ...userBlueprints].map((file) => ({ ...file, path: blueprintInstancePath(file) }))
+        : planAuthentik(config, userBlueprints).blueprints;
     const base = outputs.url.replace(/\/$/, "");
     const results: CheckResult[] = [];
 
@@ -53,7 +60,7 @@ export async function verify(options: VerifyOptions, outputs: StackOutputs): Pro
     );
 
     const api = new ManagedApi(new Configuration({ basePath: `${base}/api/v3`, accessToken: outputs.bootstrapToken, fetchApi: options.fetch }));
-    for (const file of plan.blueprints) {
+    for (const file of blueprints) {
         const name = `blueprint ${file.path}`;
         results.push(
             await check(name, async () => {
@@ -88,16 +95,34 @@ export async function verify(options: VerifyOptions, outputs: StackOutputs): Pro
         );
     }
 
-    for (const host of plan.identity?.proxyHosts ?? []) {
+    for (const host of identity?.proxyHosts ?? []) {
         const name = `proxy application at ${host}`;
         results.push(
             await check(name, async () => {
-                const answer = await options.fetch(`https://${host}/`, { redirect: "manual" });
-                const location = answer.headers.get("location") ?? "";
-                const toLogin = answer.status >= 300 && answer.status < 400 && (location.includes("/outpost.goauthentik.io/") || location.startsWith(`${base}/`) || location.includes(`//${new URL(base).host}/`));
-                return toLogin
-                    ? pass(name, `sends a visitor to authentik's login (${answer.status})`)
-                    : fail(name, `answers ${answer.status}${location ? ` to ${location}` : ""}, not a redirect to authentik's login`, "the embedded outpost (Applications → Outposts) and the tunnel's ingress for this host");
+                // The outpost first sends a visitor to its own /outpost.goauthentik.io/start, which then sends them to
+                // authentik's authorize endpoint: only that second hop proves the outpost knows where authentik is.
+                let url = `https://${host}/`;
+                let cookie = "";
+                for (let hop = 0; hop < 3; hop++) {
+                    const answer = await options.fetch(url, { redirect: "manual", headers: cookie ? { cookie } : {} });
+                    const location = answer.headers.get("location") ?? "";
+                    const setCookie = answer.headers.get("set-cookie");
+                    if (setCookie) {
+                        cookie = setCookie.split(";")[0] ?? "";
+                    }
+                    if (answer.status < 300 || answer.status >= 400 || location === "") {
+                        return fail(name, `answers ${answer.status} at ${url}, not a redirect to authentik's login`, "the embedded outpost (Applications → Outposts) and the tunnel's ingress for this host");
+                    }
+                    const next = new URL(location, url);
+                    if (next.href.startsWith(`${base}/application/o/authorize/`)) {
+                        return pass(name, `sends a visitor to authentik's login (${base}/application/o/authorize/)`);
+                    }
+                    if (!next.pathname.startsWith("/outpost.goauthentik.io/")) {
+                        return fail(name, `sends visitors to ${next.origin}${next.pathname}, not to authentik at ${base}`, "the embedded outpost's authentik_host (set by the stack's proxy-applications blueprint)");
+                    }
+                    url = next.href;
+                }
+                return fail(name, "redirects in a loop", "the embedded outpost's configuration");
             }),
         );
     }

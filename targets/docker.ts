@@ -49,7 +49,15 @@ export function deployToDocker(context: TargetContext, plan: AuthentikPlan): Rec
     );
 
     if (plan.blueprints.length > 0) {
-        new Blueprints("identity", { files: plan.blueprints, worker: authentik.worker, workerName: authentik.workerName, target });
+        new Blueprints("identity", {
+            files: plan.blueprints,
+            worker: authentik.worker,
+            workerName: authentik.workerName,
+            serverName: authentik.serverName,
+            serverReady: authentik.server.ready,
+            secretEnv: (plan.identity?.secrets ?? []).map((secret) => secret.envName),
+            target,
+        });
     }
 
     if (tunnel && config.cloudflare) {

@@ -4,7 +4,10 @@
  * values they set, how they reach the worker and are applied, the tunnel for proxy applications, the secrets, the
  * config rules, and the user's own blueprints.
  */
-import { spawnSync } from "child_process";
+import { spawn } from "child_process";
+import * as http from "http";
+import { AddressInfo } from "net";
+import { createHash } from "crypto";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
@@ -15,10 +18,12 @@ import { applyBlueprintsScript } from "../lib/hostScripts";
 import { identitySchema } from "../lib/identityConfig";
 import { ENROLLMENT_FLOW, RECOVERY_FLOW, emailDomainExpression, planIdentity } from "../lib/identityPlan";
 import { SUPPORTED_RELEASE_LINES, featuresOf, parseAuthentikVersion } from "../lib/versions";
-import { ProgramRun, byName, envOf, findByName, lastRun, loadStackFile, runProgram, visibleInputs, withOverrides } from "./harness";
+import { describeWithTool } from "./tools";
+import { ProgramRun, REPO_ROOT, byName, envOf, findByName, lastRun, loadStackFile, runProgram, visibleInputs, withOverrides } from "./harness";
 
 /** The issue's example. */
 const EXAMPLE = {
+    mfa: "optional",
     brand: { title: "Example SSO", logoUrl: "https://example.com/logo.svg", faviconUrl: "https://example.com/favicon.ico" },
     enrollment: { mode: "invitation", allowedEmailDomains: ["example.com"] },
     recovery: true,
@@ -39,6 +44,7 @@ const SMTP = { host: "smtp.example.com", from: "authentik@example.com" };
 interface Entry {
     model: string;
     id?: string;
+    state?: string;
     identifiers: Record<string, unknown>;
     attrs?: Record<string, unknown>;
 }
@@ -51,7 +57,7 @@ function planFor(line: string, identity: unknown = EXAMPLE) {
     if (!version) {
         throw new Error(line);
     }
-    return planIdentity(identitySchema.parse(identity), { domain: "auth.example.com", dialect: { oauthGrantTypes: featuresOf(version).oauthGrantTypes } });
+    return planIdentity(identitySchema.parse(identity), { url: "https://auth.example.com", dialect: { oauthGrantTypes: featuresOf(version).oauthGrantTypes } });
 }
 
 describe.each(SUPPORTED_RELEASE_LINES)("the example on authentik %s", (line) => {
@@ -78,6 +84,7 @@ describe.each(SUPPORTED_RELEASE_LINES)("the example on authentik %s", (line) => 
             "authentik-sso/brand.yaml",
             "authentik-sso/enrollment.yaml",
             "authentik-sso/recovery.yaml",
+            "authentik-sso/mfa.yaml",
             "authentik-sso/break-glass.yaml",
         ]);
         const validator = blueprintValidator(line);
@@ -100,7 +107,7 @@ describe.each(SUPPORTED_RELEASE_LINES)("the example on authentik %s", (line) => 
         expect(provider.attrs?.client_id).toBe("grafana");
         expect(provider.attrs?.redirect_uris).toEqual([{ matching_mode: "strict", url: "https://grafana.example.com/login/generic_oauth" }]);
         expect(tagValue(provider.attrs?.signing_key)).toEqual({ tag: "!Find", value: ["authentik_crypto.certificatekeypair", ["name", "authentik Self-signed Certificate"]] });
-        expect(tagValue(provider.attrs?.client_secret)).toEqual({ tag: "!Env", value: "AUTHENTIK_SSO_OIDC_GRAFANA_CLIENT_SECRET" });
+        expect(tagValue(provider.attrs?.client_secret)).toEqual({ tag: "!Env", value: "SSO_BLUEPRINT_OIDC_GRAFANA_CLIENT_SECRET" });
         expect((provider.attrs?.property_mappings as Tag[]).map((mapping) => (mapping.value as unknown[])[1])).toEqual([
             ["managed", "goauthentik.io/providers/oauth2/scope-openid"],
             ["managed", "goauthentik.io/providers/oauth2/scope-email"],
@@ -126,11 +133,13 @@ describe.each(SUPPORTED_RELEASE_LINES)("the example on authentik %s", (line) => 
         expect(entry(entries, "authentik_core.group").identifiers).toEqual({ name: "family" });
         const outpost = entry(entries, "authentik_outposts.outpost");
         expect(outpost.identifiers).toEqual({ managed: "goauthentik.io/outposts/embedded" });
+        // Where it sends browsers to log in: authentik leaves it empty until an admin opens the dashboard.
+        expect(outpost.attrs?.config).toEqual({ authentik_host: "https://auth.example.com/" });
         // The whole list, from this file: authentik replaces it on every apply.
         expect((outpost.attrs?.providers as unknown[]).map(tagValue)).toEqual([{ tag: "!KeyOf", value: provider.id }]);
     });
 
-    test("enrollment by invitation only, for addresses in the allowed domains, linked from the login page", () => {
+    test("enrollment by invitation only, for addresses in the allowed domains, as internal users, not linked from the login page", () => {
         const entries = byPath("enrollment");
         expect(entry(entries, "authentik_flows.flow").attrs).toMatchObject({ designation: "enrollment" });
         expect(entry(entries, "authentik_flows.flow").identifiers).toEqual({ slug: ENROLLMENT_FLOW });
@@ -139,11 +148,19 @@ describe.each(SUPPORTED_RELEASE_LINES)("the example on authentik %s", (line) => 
         expect(policy.attrs?.expression).toBe(emailDomainExpression(["example.com"]));
         const prompt = entry(entries, "authentik_stages_prompt.promptstage");
         expect((prompt.attrs?.validation_policies as unknown[]).map(tagValue)).toEqual([{ tag: "!KeyOf", value: policy.id }]);
-        // The invitation comes first: nothing else of the flow runs without one.
+        // The invitation comes first: nothing else of the flow runs without one. Bindings are known by flow and stage,
+        // with a fixed place each, so a mode switch moves no binding.
         const bindings = entries.filter((item) => item.model === "authentik_flows.flowstagebinding");
-        const first = bindings.sort((a, b) => Number(a.identifiers.order) - Number(b.identifiers.order))[0];
-        expect(tagValue(first?.identifiers.stage)).toEqual({ tag: "!KeyOf", value: "invitation" });
-        expect(tagValue(entry(entries, "authentik_stages_identification.identificationstage").attrs?.enrollment_flow)).toEqual({ tag: "!KeyOf", value: "flow" });
+        expect(bindings.map((binding) => [(binding.identifiers.stage as Tag).value, binding.attrs?.order, Object.keys(binding.identifiers).sort()])).toEqual([
+            ["invitation", 5, ["stage", "target"]],
+            ["prompt", 30, ["stage", "target"]],
+            ["write", 40, ["stage", "target"]],
+            ["login", 100, ["stage", "target"]],
+        ]);
+        // Internal users: external ones are refused authentik's own user interface.
+        expect(entry(entries, "authentik_stages_user_write.userwritestage").attrs).toMatchObject({ user_type: "internal", user_path_template: "users" });
+        // An invitation link is sent, not found on the login page (where "Sign up" would end in an error).
+        expect(entry(entries, "authentik_stages_identification.identificationstage").attrs?.enrollment_flow).toBeNull();
     });
 
     test("recovery: an e-mail stage in a recovery flow, linked from the brand and the login page in the same file", () => {
@@ -156,13 +173,26 @@ describe.each(SUPPORTED_RELEASE_LINES)("the example on authentik %s", (line) => 
         expect(tagValue(loginPage.attrs?.recovery_flow)).toEqual({ tag: "!KeyOf", value: "flow" });
     });
 
-    test("break-glass: a superuser group and the user in it, the password from the worker's environment", () => {
+    test("break-glass: a superuser group and the user in it, marked as the stack's, the password from the worker's environment", () => {
         const entries = byPath("break-glass");
         expect(entry(entries, "authentik_core.group").attrs).toMatchObject({ is_superuser: true });
         const user = entry(entries, "authentik_core.user");
-        expect(user.identifiers).toEqual({ username: "breakglass" });
-        expect(user.attrs).toMatchObject({ email: "breakglass@example.com", is_active: true });
-        expect(tagValue(user.attrs?.password)).toEqual({ tag: "!Env", value: "AUTHENTIK_SSO_BREAK_GLASS_PASSWORD" });
+        expect(user.identifiers).toEqual({ attributes: { "authentik-sso/role": "break-glass" } });
+        expect(user.attrs).toMatchObject({ username: "breakglass", email: "breakglass@example.com", is_active: true, type: "internal" });
+        expect(tagValue(user.attrs?.password)).toEqual({ tag: "!Env", value: "SSO_BLUEPRINT_BREAK_GLASS_PASSWORD" });
+    });
+
+    test("MFA as authentik's default: users with an authenticator use it", () => {
+        expect(entry(byPath("mfa"), "authentik_stages_authenticator_validate.authenticatorvalidatestage")).toEqual({
+            model: "authentik_stages_authenticator_validate.authenticatorvalidatestage",
+            identifiers: { name: "default-authentication-mfa-validation" },
+            attrs: { not_configured_action: "skip" },
+        });
+    });
+
+    test("prompts are named per flow: enrollment and recovery never overwrite each other's", () => {
+        const names = plan.files.flatMap((file) => fileEntries(file.content).filter((item) => item.model === "authentik_stages_prompt.prompt").map((item) => String(item.identifiers.name)));
+        expect(new Set(names).size).toBe(names.length);
     });
 
     test("no file refers to an object another file creates: authentik applies them in no particular order", () => {
@@ -176,6 +206,54 @@ describe.each(SUPPORTED_RELEASE_LINES)("the example on authentik %s", (line) => 
             }
             expect(entries.some((item) => item.model === "authentik_blueprints.metaapplyblueprint")).toBe(false);
         }
+    });
+});
+
+describe("turning a setting off undoes it in authentik", () => {
+    const line = "2026.8";
+    const validator = blueprintValidator(line);
+    const entriesOf = (identity: unknown, name: string) => {
+        const file = planFor(line, identity).files.find((item) => item.path === `authentik-sso/${name}.yaml`);
+        expect(file).toBeDefined();
+        expect(validator.validate(parseBlueprint(String(file?.content)))).toEqual([]);
+        return fileEntries(String(file?.content));
+    };
+
+    test("enrollment closed: the flow is deleted (which unlinks it); open: no invitation stage, linked as Sign up", () => {
+        expect(entriesOf({}, "enrollment")).toEqual([{ model: "authentik_flows.flow", identifiers: { slug: ENROLLMENT_FLOW }, state: "absent" }]);
+        const open = entriesOf({ enrollment: { mode: "open" } }, "enrollment");
+        expect(open.find((item) => item.model === "authentik_stages_invitation.invitationstage")).toEqual({
+            model: "authentik_stages_invitation.invitationstage",
+            id: "invitation",
+            identifiers: { name: "authentik-sso-enrollment-invitation" },
+            state: "absent",
+        });
+        expect(open.filter((item) => item.model === "authentik_flows.flowstagebinding").map((item) => (item.identifiers.stage as Tag).value)).toEqual(["prompt", "write", "login"]);
+        expect(tagValue(open.find((item) => item.model === "authentik_stages_identification.identificationstage")?.attrs?.enrollment_flow)).toEqual({ tag: "!KeyOf", value: "flow" });
+        // No domain rule: the policy goes too.
+        expect(open.find((item) => item.model === "authentik_policies_expression.expressionpolicy")?.state).toBe("absent");
+    });
+
+    test("recovery off: the flow is deleted; break-glass taken out: the marked user and its group are deleted", () => {
+        expect(entriesOf({}, "recovery")).toEqual([{ model: "authentik_flows.flow", identifiers: { slug: RECOVERY_FLOW }, state: "absent" }]);
+        expect(entriesOf({}, "break-glass")).toEqual([
+            { model: "authentik_core.user", identifiers: { attributes: { "authentik-sso/role": "break-glass" } }, state: "absent" },
+            { model: "authentik_core.group", identifiers: { name: "authentik-sso break-glass admins" }, state: "absent" },
+        ]);
+    });
+
+    test("mfa: required makes everyone set up TOTP or WebAuthn at the next login", () => {
+        const [stage] = entriesOf({ mfa: "required" }, "mfa");
+        expect(stage?.attrs?.not_configured_action).toBe("configure");
+        expect((stage?.attrs?.configuration_stages as Tag[]).map((item) => item.value)).toEqual([
+            ["authentik_flows.stage", ["name", "default-authenticator-totp-setup"]],
+            ["authentik_flows.stage", ["name", "default-authenticator-webauthn-setup"]],
+        ]);
+    });
+
+    test("the issuer follows authentik's public URL (http and a port on the local stack)", () => {
+        const local = planIdentity(identitySchema.parse({ applications: [EXAMPLE.applications[0]] }), { url: "http://localhost:9000", dialect: { oauthGrantTypes: true } });
+        expect(local.oidcClients[0]?.issuerUrl).toBe("http://localhost:9000/application/o/grafana/");
     });
 });
 
@@ -255,6 +333,26 @@ describe("config rules for identity: each stops the program with the key, the va
             expected: ["authentik-sso:identity.applications.0.proxy.externalHost", '"https://books.other.org"', `outside the Cloudflare zone ${devCloudflare.zone}`],
         },
         { rule: "recovery needs smtp", identity: { recovery: true }, expected: ["authentik-sso:identity.recovery", "needs smtp"] },
+        { rule: "a slug authentik reserves is refused", identity: { applications: [{ slug: "token", name: "T", oidc: { redirectUris: ["https://t.example.com/cb"] } }] }, expected: ["authentik-sso:identity.applications.0.slug", '"token"', "reserved names"] },
+        { rule: "a redirect URI has no fragment", identity: { applications: [{ slug: "a", name: "A", oidc: { redirectUris: ["https://a.example.com/cb#x"] } }] }, expected: ["authentik-sso:identity.applications.0.oidc.redirectUris.0", "#fragment"] },
+        {
+            rule: "an internal host is not loopback (it would be authentik's own container)",
+            identity: { applications: [{ slug: "b", name: "B", proxy: { externalHost: "https://b.example.com", internalHost: "http://127.0.0.1:8083" } }] },
+            expected: ["authentik-sso:identity.applications.0.proxy.internalHost", "must not be a loopback address"],
+        },
+        {
+            rule: "an external host is lower-case",
+            identity: { applications: [{ slug: "b", name: "B", proxy: { externalHost: "https://Books.example.com", internalHost: "http://10.0.0.5:8083" } }] },
+            expected: ["authentik-sso:identity.applications.0.proxy.externalHost", "lower-case host name"],
+        },
+        {
+            rule: "a proxy host is at most one level below the zone (the free certificate)",
+            stack: "dev",
+            identity: { applications: [{ slug: "b", name: "B", proxy: { externalHost: `https://books.sso.${devCloudflare.zone}`, internalHost: "http://10.0.0.5:8083" } }] },
+            expected: ["authentik-sso:identity.applications.0.proxy.externalHost", "more than one level below the zone"],
+        },
+        { rule: "an empty group list is refused (leave it out for everyone)", identity: { applications: [{ slug: "a", name: "A", groups: [], oidc: { redirectUris: ["https://a.example.com/cb"] } }] }, expected: ["authentik-sso:identity.applications.0.groups", "leave groups out"] },
+        { rule: "the break-glass account is not akadmin", identity: { breakGlass: { username: "akadmin", email: "a@example.com" } }, expected: ["authentik-sso:identity.breakGlass.username", '"akadmin"', "must not be akadmin"] },
         { rule: "allowed e-mail domains need enrollment", identity: { enrollment: { allowedEmailDomains: ["example.com"] } }, expected: ["authentik-sso:identity.enrollment.allowedEmailDomains", "set enrollment.mode to invitation or open"] },
     ];
 
@@ -293,19 +391,20 @@ describe("the dev stack with the example", () => {
             "/blueprints/authentik-sso/brand.yaml",
             "/blueprints/authentik-sso/enrollment.yaml",
             "/blueprints/authentik-sso/recovery.yaml",
+            "/blueprints/authentik-sso/mfa.yaml",
             "/blueprints/authentik-sso/break-glass.yaml",
         ]);
         expect(byName(run, "authentik-server").inputs.uploads).toBeUndefined();
         const env = envOf(worker);
-        expect(env.AUTHENTIK_SSO_OIDC_GRAFANA_CLIENT_SECRET).toMatch(/^[A-Za-z0-9]{64}$/);
-        expect(env.AUTHENTIK_SSO_BREAK_GLASS_PASSWORD).toMatch(/^[A-Za-z0-9]{32}$/);
+        expect(env.SSO_BLUEPRINT_OIDC_GRAFANA_CLIENT_SECRET).toMatch(/^[A-Za-z0-9]{64}$/);
+        expect(env.SSO_BLUEPRINT_BREAK_GLASS_PASSWORD).toMatch(/^[A-Za-z0-9]{32}$/);
         expect(worker.secretPaths).toContain("envs");
     });
 
     test("no secret in a file, an input or an output in plain text", () => {
         const worker = byName(run, "authentik-worker");
         const env = envOf(worker);
-        const secrets = [env.AUTHENTIK_SSO_OIDC_GRAFANA_CLIENT_SECRET, env.AUTHENTIK_SSO_BREAK_GLASS_PASSWORD] as string[];
+        const secrets = [env.SSO_BLUEPRINT_OIDC_GRAFANA_CLIENT_SECRET, env.SSO_BLUEPRINT_BREAK_GLASS_PASSWORD] as string[];
         for (const upload of worker.inputs.uploads as { content: string }[]) {
             for (const secret of secrets) {
                 expect(upload.content).not.toContain(secret);
@@ -315,25 +414,31 @@ describe("the dev stack with the example", () => {
             const visible = visibleInputs(resource);
             expect({ resource: resource.name, leaks: secrets.filter((secret) => visible.includes(secret)) }).toEqual({ resource: resource.name, leaks: [] });
         }
-        expect(run.outputs.breakGlassPassword).toEqual({ value: env.AUTHENTIK_SSO_BREAK_GLASS_PASSWORD, secret: true });
+        expect(run.outputs.breakGlassPassword).toEqual({ value: env.SSO_BLUEPRINT_BREAK_GLASS_PASSWORD, secret: true });
         const clients = run.outputs.oidcClients?.value as Record<string, { clientId: string; clientSecret: string; issuerUrl: string; discoveryUrl: string }>;
         expect(run.outputs.oidcClients?.secret).toBe(true);
         expect(clients.grafana).toEqual({
             clientId: "grafana",
-            clientSecret: env.AUTHENTIK_SSO_OIDC_GRAFANA_CLIENT_SECRET,
+            clientSecret: env.SSO_BLUEPRINT_OIDC_GRAFANA_CLIENT_SECRET,
             issuerUrl: "https://auth-dev.example.com/application/o/grafana/",
             discoveryUrl: "https://auth-dev.example.com/application/o/grafana/.well-known/openid-configuration",
         });
     });
 
-    test("ak apply_blueprint runs for every file in the worker once it is healthy, triggered by the files and the worker", () => {
+    test("the check runs once server and worker are healthy, for every file with its hash, triggered by the files and the worker", () => {
         const apply = byName(run, "identity-apply");
-        expect(apply.dependencies).toContain(byName(run, "authentik-worker-ready").urn);
+        expect(apply.dependencies).toEqual(expect.arrayContaining([byName(run, "authentik-worker-ready").urn, byName(run, "authentik-server-ready").urn]));
         const script = String(apply.inputs.create);
-        for (const file of ["application-grafana", "proxy-applications", "brand", "enrollment", "recovery", "break-glass"]) {
-            expect(script).toContain(`'authentik-sso/${file}.yaml'`);
+        const files = JSON.parse(/FILES = (\[.*?\])'/.exec(script)?.[1] ?? "[]") as [string, string][];
+        expect(files.map(([file]) => file)).toEqual(["application-grafana", "proxy-applications", "brand", "enrollment", "recovery", "mfa", "break-glass"].map((name) => `authentik-sso/${name}.yaml`));
+        const worker = byName(run, "authentik-worker");
+        for (const [file, sha512] of files) {
+            const upload = (worker.inputs.uploads as { file: string; content: string }[]).find((item) => item.file === `/blueprints/${file}`);
+            expect(createHash("sha512").update(String(upload?.content)).digest("hex")).toBe(sha512);
         }
-        expect(script).toContain("container='authentik-worker'");
+        expect(script).toContain("worker='authentik-worker'");
+        expect(script).toContain("server='authentik-server'");
+        expect(script).toContain("'SSO_BLUEPRINT_OIDC_GRAFANA_CLIENT_SECRET' 'SSO_BLUEPRINT_BREAK_GLASS_PASSWORD'");
         expect(apply.inputs.triggers).toEqual([expect.stringMatching(/^[0-9a-f]{64}$/), byName(run, "authentik-worker").id]);
     });
 
@@ -388,56 +493,171 @@ describe("the user's own blueprints", () => {
     }
 
     test("are shipped as they are under authentik-sso/user/ and applied after the stack's", async () => {
-        const { run } = await runIn(folderWith({ "groups.yaml": VALID, "nested/more.yaml": VALID.replace("friends", "family"), ".hidden/skip.yaml": "not: read" }));
-        const uploads = byName(run as ProgramRun, "authentik-worker").inputs.uploads as { file: string; content: string }[];
+        const MORE = VALID.replace("friends", "family").replace("My group", "My other group");
+        const { run } = await runIn(folderWith({ "groups.yaml": VALID, "nested/more.yaml": MORE, ".hidden/skip.yaml": "not: read" }));
+        const uploads = (byName(run as ProgramRun, "authentik-worker").inputs.uploads as { file: string; content: string }[]).filter((upload) => upload.file.includes("/user/"));
         expect(uploads).toEqual([
             { file: "/blueprints/authentik-sso/user/groups.yaml", content: VALID },
-            { file: "/blueprints/authentik-sso/user/nested/more.yaml", content: VALID.replace("friends", "family") },
+            { file: "/blueprints/authentik-sso/user/nested/more.yaml", content: MORE },
         ]);
-        expect(String(byName(run as ProgramRun, "identity-apply").inputs.create)).toContain("'authentik-sso/user/nested/more.yaml'");
+        expect(String(byName(run as ProgramRun, "identity-apply").inputs.create)).toContain('["authentik-sso/user/nested/more.yaml",');
+    });
+
+    test("CRLF becomes LF (authentik would never match its hash); a name used twice, or taken, is refused", async () => {
+        const crlf = await runIn(folderWith({ "groups.yaml": VALID.replace(/\n/g, "\r\n") }));
+        const uploads = (byName(crlf.run as ProgramRun, "authentik-worker").inputs.uploads as { file: string; content: string }[]).filter((upload) => upload.file.includes("/user/"));
+        expect(uploads[0]?.content).toBe(VALID);
+        const twice = await runIn(folderWith({ "a.yaml": VALID, "b.yaml": VALID, "c.yaml": VALID.replace("My group", "Default - Brand") }));
+        expect((twice.error as ConfigError).problems).toEqual([
+            'authentik-sso:identity.blueprints: blueprints/b.yaml: its metadata.name "My group" is the name of blueprints/a.yaml too; authentik needs each name once',
+            'authentik-sso:identity.blueprints: blueprints/c.yaml: its metadata.name "Default - Brand" is taken by the stack\'s or authentik\'s own blueprints; choose another',
+        ]);
     });
 
     test("one that does not validate stops the program, naming the file and the entry", async () => {
-        const { error } = await runIn(folderWith({ "apps.yaml": VALID.replace("attrs: {name: friends}", "attrs: {name: friends, colour: blue}"), "old.yml": VALID }));
+        const { error } = await runIn(
+            folderWith({ "apps.yaml": VALID.replace("attrs: {name: friends}", "attrs: {name: friends, colour: blue}"), "entry.yaml": VALID.replace("My group", "Other").replace("attrs:", "attr:"), "old.yml": VALID }),
+        );
         expect(error).toBeInstanceOf(ConfigError);
         expect((error as ConfigError).problems).toEqual([
             "authentik-sso:identity.blueprints: blueprints/apps.yaml entry 1 (authentik_core.group): /attrs: colour is not a field of this model (authentik would drop it silently)",
+            "authentik-sso:identity.blueprints: blueprints/entry.yaml entry 1 (authentik_core.group): /: attr is not a field of this model (authentik would drop it silently)",
             "authentik-sso:identity.blueprints: blueprints/old.yml: authentik reads only *.yaml and would ignore it; rename it",
         ]);
         expect(lastRun.resources).toEqual([]);
     });
 });
 
-describe("applying the files in the worker", () => {
-    function fakeDocker(failing: string): string {
+describeWithTool("python3", "proving the files applied, through authentik's API from the server container", () => {
+    const PROGRAM = fs.readFileSync(path.join(REPO_ROOT, "scripts", "apply-blueprints.py"), "utf8");
+    interface Instance {
+        pk: string;
+        path: string;
+        status: string;
+        last_applied_hash: string;
+    }
+
+    /** Answers like authentik's managed blueprints API; `onApply` says what an apply request does to an instance. */
+    async function fakeApi(instances: Instance[], onApply: (instance: Instance) => void) {
+        const requests: string[] = [];
+        const authorizations = new Set<string | undefined>();
+        let polls = 0;
+        const server = http.createServer((request, response) => {
+            const url = new URL(request.url ?? "/", "http://x");
+            requests.push(`${request.method} ${url.pathname}${url.searchParams.get("path") ? ` ${url.searchParams.get("path")}` : ""}`);
+            authorizations.add(request.headers.authorization);
+            const apply = /^\/api\/v3\/managed\/blueprints\/([^/]+)\/apply\/$/.exec(url.pathname);
+            if (request.method === "POST" && apply) {
+                const found = instances.find((item) => item.pk === apply[1]);
+                if (found) {
+                    onApply(found);
+                }
+                response.writeHead(200, { "content-type": "application/json" }).end("{}");
+                return;
+            }
+            // authentik's own blueprints are still running for the first two looks.
+            polls += 1;
+            const all = instances.map((item) => (item.path.startsWith("default/") && polls <= 2 ? { ...item, status: "unknown" } : item));
+            const wanted = url.searchParams.get("path");
+            const results = wanted ? all.filter((item) => item.path === wanted) : all;
+            response.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ pagination: { next: 0, count: results.length }, results }));
+        });
+        await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+        return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/api/v3`, requests, authorizations, close: () => server.close() };
+    }
+
+    /** A `docker` that answers the worker's printenv and runs the server's python3 here, against the fake API. */
+    function fakeDocker(unset: string[] = []): string {
         const bin = fs.mkdtempSync(path.join(os.tmpdir(), "fake-docker-"));
         fs.writeFileSync(
             path.join(bin, "docker"),
-            `#!/bin/sh\necho "$*" >>"${bin}/calls.log"\nif [ "$5" = "${failing}" ]; then echo "Blueprint invalid"; printf '\\tauthentik.blueprints.v1.importer: Entry invalid: Serializer errors {"slug": ["Enter a valid slug"]}\\n'; exit 1; fi\necho ok\n`,
+            [
+                "#!/bin/sh",
+                `echo "$*" | cut -c1-60 >>"${bin}/calls.log"`,
+                'if [ "$1 $2 $3" = "exec authentik-worker printenv" ]; then',
+                `    case " ${unset.join(" ")} " in *" $4 "*) exit 1 ;; esac`,
+                '    [ "$4" = AUTHENTIK_BOOTSTRAP_TOKEN ] && { echo bootstrap-token; exit 0; }',
+                "    echo value-of-$4; exit 0",
+                "fi",
+                'if [ "$1 $2 $3 $4 $5" = "exec -i authentik-server python3 -c" ]; then exec python3 -c "$6"; fi',
+                "exit 9",
+                "",
+            ].join("\n"),
             { mode: 0o755 },
         );
         return bin;
     }
 
-    test("every file is tried; the run fails with each failing file and authentik's words", () => {
-        const bin = fakeDocker("authentik-sso/brand.yaml");
-        const script = applyBlueprintsScript({ container: "authentik-worker", paths: ["authentik-sso/application-a.yaml", "authentik-sso/brand.yaml", "authentik-sso/enrollment.yaml"] });
-        const result = spawnSync("sh", ["-c", script], { encoding: "utf8", env: { ...process.env, PATH: `${bin}:${process.env.PATH}` } });
-        expect(result.status).toBe(1);
-        expect(result.stdout).toBe("applied authentik-sso/application-a.yaml\napplied authentik-sso/enrollment.yaml\n");
-        expect(result.stderr).toContain("blueprint authentik-sso/brand.yaml did not apply:\nBlueprint invalid\n\tauthentik.blueprints.v1.importer: Entry invalid: Serializer errors");
-        expect(result.stderr).toContain("1 blueprint(s) failed");
-        expect(fs.readFileSync(path.join(bin, "calls.log"), "utf8").trim().split("\n")).toEqual([
-            "exec authentik-worker ak apply_blueprint authentik-sso/application-a.yaml",
-            "exec authentik-worker ak apply_blueprint authentik-sso/brand.yaml",
-            "exec authentik-worker ak apply_blueprint authentik-sso/enrollment.yaml",
-        ]);
+    function run(script: string, bin: string, api: string): Promise<{ status: number | null; stdout: string; stderr: string }> {
+        return new Promise((resolve) => {
+            const child = spawn("sh", ["-c", script], { env: { ...process.env, PATH: `${bin}:${process.env.PATH}`, SSO_APPLY_API: api, SSO_APPLY_TIMEOUT: "3", SSO_APPLY_GRACE: "0.3", SSO_APPLY_POLL: "0.05" } });
+            let stdout = "";
+            let stderr = "";
+            child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
+            child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
+            child.on("close", (status) => resolve({ status, stdout, stderr }));
+        });
+    }
+
+    const files = [
+        { path: "authentik-sso/brand.yaml", sha512: "a".repeat(128) },
+        { path: "authentik-sso/enrollment.yaml", sha512: "b".repeat(128) },
+    ];
+    const script = (secretEnv: string[] = ["SSO_BLUEPRINT_BREAK_GLASS_PASSWORD"]) => applyBlueprintsScript({ worker: "authentik-worker", server: "authentik-server", files, secretEnv, program: PROGRAM });
+
+    test("waits for authentik's own blueprints, lets the worker apply, asks only where it has not, with the bootstrap token", async () => {
+        const instances: Instance[] = [
+            { pk: "d1", path: "default/flow-default-authentication-flow.yaml", status: "successful", last_applied_hash: "x" },
+            { pk: "i1", path: "authentik-sso/brand.yaml", status: "successful", last_applied_hash: "a".repeat(128) },
+            { pk: "i2", path: "authentik-sso/enrollment.yaml", status: "successful", last_applied_hash: "old" },
+        ];
+        const api = await fakeApi(instances, (instance) => {
+            instance.last_applied_hash = "b".repeat(128);
+        });
+        try {
+            const result = await run(script(), fakeDocker(), api.url);
+            expect(result.stderr).toBe("");
+            expect(result.stdout).toBe("applied authentik-sso/brand.yaml\napplied authentik-sso/enrollment.yaml\n");
+            expect(result.status).toBe(0);
+            expect(api.requests.filter((request) => request.startsWith("POST"))).toEqual(["POST /api/v3/managed/blueprints/i2/apply/"]);
+            // authentik's own blueprints first: the files are asked about only once those are no longer unknown.
+            expect(api.requests.findIndex((request) => request.includes(" authentik-sso/"))).toBeGreaterThanOrEqual(3);
+            expect([...api.authorizations]).toEqual(["Bearer bootstrap-token"]);
+        } finally {
+            api.close();
+        }
     });
 
-    test("all applied: exit 0", () => {
-        const result = spawnSync("sh", ["-c", applyBlueprintsScript({ container: "w", paths: ["authentik-sso/brand.yaml"] })], { encoding: "utf8", env: { ...process.env, PATH: `${fakeDocker("none")}:${process.env.PATH}` } });
-        expect(result.status).toBe(0);
+    test("a file that stays in error fails the run, naming it and where authentik says why", async () => {
+        const instances: Instance[] = [
+            { pk: "d1", path: "default/flow.yaml", status: "successful", last_applied_hash: "x" },
+            { pk: "i1", path: "authentik-sso/brand.yaml", status: "successful", last_applied_hash: "a".repeat(128) },
+            { pk: "i2", path: "authentik-sso/enrollment.yaml", status: "error", last_applied_hash: "old" },
+        ];
+        const api = await fakeApi(instances, () => undefined);
+        try {
+            const result = await run(script(), fakeDocker(), api.url);
+            expect(result.status).toBe(1);
+            expect(result.stdout).toBe("applied authentik-sso/brand.yaml\n");
+            expect(result.stderr).toContain("blueprint authentik-sso/enrollment.yaml did not apply: status error, an older version applied; authentik's reason is in the worker's log");
+        } finally {
+            api.close();
+        }
+    });
+
+    test("a secret the files read that is not in the worker stops it before anything, and the token never reaches a command line", async () => {
+        const api = await fakeApi([], () => undefined);
+        try {
+            const bin = fakeDocker(["SSO_BLUEPRINT_BREAK_GLASS_PASSWORD"]);
+            const result = await run(script(), bin, api.url);
+            expect(result.status).toBe(1);
+            expect(result.stderr).toBe("SSO_BLUEPRINT_BREAK_GLASS_PASSWORD is not set in authentik-worker: the blueprints would read nothing for it\n");
+            expect(api.requests).toEqual([]);
+            const healthy = fakeDocker();
+            await run(script([]), healthy, api.url);
+            expect(fs.readFileSync(path.join(healthy, "calls.log"), "utf8")).not.toContain("bootstrap-token");
+        } finally {
+            api.close();
+        }
     });
 });
-
-

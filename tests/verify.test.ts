@@ -38,7 +38,7 @@ interface Fake {
     instances: Record<string, { status: string; hash: string }>;
     ready?: number;
     issuer?: string;
-    /** Where the proxy host redirects to; undefined: 200 (not protected). */
+    /** Where the outpost's second hop sends visitors; undefined: the host answers 200 (not protected). */
     proxyLocation?: string;
 }
 
@@ -54,8 +54,11 @@ async function fakeAuthentik(fake: Fake): Promise<{ url: string; close: () => vo
         if (host.startsWith("books.example.com")) {
             if (fake.proxyLocation === undefined) {
                 response.writeHead(200).end("the app itself");
+            } else if (url.pathname === "/outpost.goauthentik.io/start") {
+                // The outpost's second hop, with the state cookie of the first.
+                response.writeHead(302, { location: request.headers.cookie === "authentik_proxy_state=s1" ? fake.proxyLocation : "/outpost.goauthentik.io/start" }).end();
             } else {
-                response.writeHead(302, { location: fake.proxyLocation }).end();
+                response.writeHead(302, { location: "https://books.example.com/outpost.goauthentik.io/start?rd=%2F", "set-cookie": "authentik_proxy_state=s1; Path=/; HttpOnly" }).end();
             }
             return;
         }
@@ -112,7 +115,9 @@ describe("npm run verify", () => {
     const applied = Object.fromEntries(files.map((file) => [file.path, { status: "successful", hash: blueprintHash(file.content) }]));
 
     test("a healthy stack: ready, every blueprint applied with this checkout's content, discovery, the proxy host behind the login", async () => {
-        const server = await fakeAuthentik({ instances: applied, proxyLocation: "https://books.example.com/outpost.goauthentik.io/start?rd=%2F" });
+        const fake: Fake = { instances: applied, proxyLocation: "" };
+        const server = await fakeAuthentik(fake);
+        fake.proxyLocation = `${server.url}/application/o/authorize/?client_id=x&redirect_uri=https%3A%2F%2Fbooks.example.com%2Foutpost.goauthentik.io%2Fcallback`;
         try {
             const results = await verify({ stack: "local", run: noCli, dir, fetch: routedFetch(server.url) }, { url: server.url, bootstrapToken: TOKEN, oidcClients: OIDC });
             expect(results.map((result) => [result.name, result.ok])).toEqual([
@@ -143,7 +148,17 @@ describe("npm run verify", () => {
             expect(row(results, `blueprint ${second?.path}`)).toMatchObject({ ok: false, detail: "authentik applied another version of the file than this checkout renders" });
             expect(row(results, `blueprint ${third?.path}`)).toMatchObject({ ok: false, detail: "status error" });
             expect(row(results, "OIDC discovery of grafana")).toMatchObject({ ok: false, detail: expect.stringContaining("issuer https://elsewhere.example.com/") });
-            expect(row(results, "proxy application at books.example.com")).toMatchObject({ ok: false, detail: "answers 200, not a redirect to authentik's login" });
+            expect(row(results, "proxy application at books.example.com")).toMatchObject({ ok: false, detail: "answers 200 at https://books.example.com/, not a redirect to authentik's login" });
+        } finally {
+            server.close();
+        }
+    });
+
+    test("an outpost that sends visitors to an internal address (authentik_host not set) fails", async () => {
+        const server = await fakeAuthentik({ instances: applied, proxyLocation: "http://authentik-server:9000/application/o/authorize/?client_id=x" });
+        try {
+            const results = await verify({ stack: "local", run: noCli, dir, fetch: routedFetch(server.url) }, { url: server.url, bootstrapToken: TOKEN, oidcClients: OIDC });
+            expect(row(results, "proxy application at books.example.com")).toMatchObject({ ok: false, detail: `sends visitors to http://authentik-server:9000/application/o/authorize/, not to authentik at ${server.url}` });
         } finally {
             server.close();
         }

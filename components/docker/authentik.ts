@@ -37,8 +37,10 @@ export class Authentik extends pulumi.ComponentResource {
     public readonly server: GatedContainer;
     public readonly worker: GatedContainer;
     public readonly containerNames: pulumi.Output<Record<string, string>>;
-    /** The worker's container name (blueprints are applied in it). */
+    /** The worker's container name (it holds the blueprints). */
     public readonly workerName: string;
+    /** The server's container name. */
+    public readonly serverName: string;
     /** Resolves to the deployed version once server and worker have both reported healthy. */
     public readonly runningVersion: pulumi.Output<string>;
 
@@ -90,6 +92,7 @@ export class Authentik extends pulumi.ComponentResource {
 
         this.containerNames = pulumi.output(Object.fromEntries(plan.services.map((service) => [service.role, service.containerName])));
         this.workerName = plan.services.find((service) => service.role === "worker")?.containerName ?? "";
+        this.serverName = plan.services.find((service) => service.role === "server")?.containerName ?? "";
         // The gates' outputs are secret when they run over SSH (the command provider marks every output of a command
         // with a secret connection); the version is not.
         this.runningVersion = pulumi.unsecret(pulumi.all([this.server.ready.stdout, this.worker.ready.stdout]).apply(() => plan.version));
