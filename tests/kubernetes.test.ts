@@ -1,0 +1,305 @@
+/**
+ * The Kubernetes target under mocks, for Pulumi.k8s.yaml and every release line it supports: the charts (names,
+ * repositories, versions), the values handed to authentik's chart (replicas, budgets, spreading, blueprints, secrets
+ * only by reference), the CloudNativePG Cluster, the Barman Cloud ObjectStore and ScheduledBackup against their CRDs'
+ * published schemas, the built-in kinds against Kubernetes' own schema (vendor/kubernetes-schemas/), the order, and
+ * what survives a lost node, a killed pod and a rolling upgrade.
+ */
+import * as fs from "fs";
+import * as path from "path";
+import * as zlib from "zlib";
+import Ajv, { ValidateFunction } from "ajv";
+import addFormats from "ajv-formats";
+import { ConfigError } from "../lib/config";
+import { AUTHENTIK_CHART_VERSIONS, blueprintConfigMapData, chartFor, dailyCron } from "../lib/kubernetes/plan";
+import { parseAuthentikVersion } from "../lib/versions";
+import { ProgramRun, REPO_ROOT, RecordedResource, byName, lastRun, loadStackFile, ofType, runProgram, transitiveDependencies, visibleInputs, withOverrides } from "./harness";
+
+const k8s = loadStackFile("k8s");
+const k8sAuthentik = k8s.config["authentik-sso:authentik"] as Record<string, unknown>;
+const k8sKubernetes = k8s.config["authentik-sso:kubernetes"] as Record<string, unknown>;
+const RELEASE = "kubernetes:helm.sh/v3:Release";
+const SCHEMAS = path.join(REPO_ROOT, "vendor", "kubernetes-schemas");
+
+/** A CRD's schema says nothing of unknown fields; here an unknown field is an error (the API server would prune it). */
+function strict(schema: unknown): unknown {
+    if (Array.isArray(schema)) {
+        return schema.map(strict);
+    }
+    if (schema === null || typeof schema !== "object") {
+        return schema;
+    }
+    const node = Object.fromEntries(Object.entries(schema).map(([key, value]) => [key, key === "properties" ? Object.fromEntries(Object.entries(value as object).map(([name, item]) => [name, strict(item)])) : strict(value)]));
+    if (node.properties !== undefined && node.additionalProperties === undefined && node["x-kubernetes-preserve-unknown-fields"] !== true) {
+        node.additionalProperties = false;
+    }
+    return node;
+}
+
+const validators = new Map<string, ValidateFunction>();
+function validator(file: string, crd: boolean): ValidateFunction {
+    let found = validators.get(file);
+    if (!found) {
+        const schema = JSON.parse(zlib.gunzipSync(fs.readFileSync(path.join(SCHEMAS, file))).toString("utf8")) as Record<string, unknown>;
+        const ajv = new Ajv({ strict: false, allErrors: true, logger: false });
+        addFormats(ajv);
+        found = ajv.compile(crd ? (strict(schema) as object) : schema);
+        validators.set(file, found);
+    }
+    return found;
+}
+
+function problems(resource: RecordedResource, file: string, crd: boolean): string[] {
+    const validate = validator(file, crd);
+    return validate(resource.inputs) ? [] : (validate.errors ?? []).map((error) => `${resource.name}${error.instancePath}: ${error.message ?? error.keyword} ${JSON.stringify(error.params)}`);
+}
+
+const valuesOf = (run: ProgramRun) => byName(run, "authentik-release").inputs.values as {
+    global: { image: { repository: string; tag?: string }; env: { name: string; value?: string; valueFrom?: { secretKeyRef: { name: string; key: string } } }[]; volumes: unknown[]; volumeMounts: unknown[] };
+    authentik: { postgresql: Record<string, unknown> };
+    server: { replicas: number; pdb: unknown; topologySpreadConstraints: unknown[]; resources: unknown };
+    worker: { replicas: number; pdb: unknown };
+    blueprints?: { configMaps: string[] };
+};
+
+describe("the k8s stack as shipped", () => {
+    let run: ProgramRun;
+    beforeAll(async () => {
+        run = await runProgram({ stack: "k8s", config: k8s });
+    });
+
+    test("the operator's chart and authentik's, pinned, from their repositories; the release named for the Service the tunnel targets", () => {
+        expect(ofType(run, RELEASE).map((release) => ({ name: release.inputs.name, chart: release.inputs.chart, version: release.inputs.version, repo: (release.inputs.repositoryOpts as { repo: string }).repo, namespace: release.inputs.namespace, atomic: release.inputs.atomic }))).toEqual([
+            { name: "cnpg", chart: "cloudnative-pg", version: "0.29.0", repo: "https://cloudnative-pg.github.io/charts", namespace: "cnpg-system", atomic: true },
+            { name: "authentik", chart: "authentik", version: "2026.8.0", repo: "https://charts.goauthentik.io", namespace: "authentik", atomic: true },
+        ]);
+        const ingress = (byName(run, "cloudflare-config").inputs.config as { ingresses: { hostname?: string; service: string }[] }).ingresses;
+        expect(ingress[0]).toMatchObject({ hostname: "auth-k8s.example.com", service: "http://authentik-server.authentik.svc.cluster.local:80" });
+    });
+
+    test("authentik 2026.8.3 has no chart of its own: the line's newest chart runs the 2026.8.3 image", () => {
+        expect(valuesOf(run).global.image).toEqual({ repository: "ghcr.io/goauthentik/server", tag: String(k8sAuthentik.version) });
+    });
+
+    test("every secret reaches server and worker by reference to a Secret the stack creates; none is in the values", () => {
+        const env = valuesOf(run).global.env;
+        const byNameOf = Object.fromEntries(env.map((item) => [item.name, item]));
+        expect(byNameOf.AUTHENTIK_SECRET_KEY).toEqual({ name: "AUTHENTIK_SECRET_KEY", valueFrom: { secretKeyRef: { name: "authentik-sso", key: "secret-key" } } });
+        expect(byNameOf.AUTHENTIK_POSTGRESQL__PASSWORD).toEqual({ name: "AUTHENTIK_POSTGRESQL__PASSWORD", valueFrom: { secretKeyRef: { name: "authentik-db-owner", key: "password" } } });
+        expect(byNameOf.AUTHENTIK_BOOTSTRAP_TOKEN?.valueFrom?.secretKeyRef).toEqual({ name: "authentik-sso", key: "bootstrap-token" });
+        expect(byNameOf.AUTHENTIK_POSTGRESQL__SSLMODE?.value).toBe("verify-full");
+        expect(byNameOf.AUTHENTIK_POSTGRESQL__SSLROOTCERT?.value).toBe("/postgres-ca/ca.crt");
+        expect(valuesOf(run).authentik.postgresql).toEqual({ host: "authentik-db-rw.authentik.svc", name: "authentik", user: "authentik", port: 5432 });
+        // Every key a value refers to exists in its Secret.
+        const secrets = Object.fromEntries(ofType(run, "kubernetes:core/v1:Secret").map((secret) => [(secret.inputs.metadata as { name: string }).name, Object.keys(secret.inputs.stringData as object)]));
+        for (const item of env.filter((entry) => entry.valueFrom)) {
+            const reference = item.valueFrom?.secretKeyRef;
+            expect({ env: item.name, found: secrets[String(reference?.name)]?.includes(String(reference?.key)) }).toEqual({ env: item.name, found: true });
+        }
+        const release = byName(run, "authentik-release");
+        expect(release.secretPaths).toEqual([]);
+        for (const secret of run.secretValues) {
+            expect(visibleInputs(release)).not.toContain(secret);
+        }
+        for (const secret of ofType(run, "kubernetes:core/v1:Secret")) {
+            expect(secret.secretPaths).toEqual(["stringData"]);
+        }
+    });
+
+    test("the CloudNativePG cluster, against the CRD's schema of operator 1.30", () => {
+        const cluster = byName(run, "database-cluster");
+        expect(problems(cluster, "cnpg-cluster.json.gz", true)).toEqual([]);
+        expect(cluster.inputs.spec).toMatchObject({
+            instances: 3,
+            storage: { size: "10Gi" },
+            bootstrap: { initdb: { database: "authentik", owner: "authentik", secret: { name: "authentik-db-owner" } } },
+            postgresql: { parameters: { max_connections: "500" } },
+        });
+        expect(cluster.protect).toBe(true);
+        const owner = byName(run, "database-owner");
+        expect(owner.inputs).toMatchObject({ type: "kubernetes.io/basic-auth", stringData: { username: "authentik" } });
+    });
+
+    test("the schema checks can fail: a misspelt field, a wrong type", () => {
+        const cluster = byName(run, "database-cluster");
+        const spec = cluster.inputs.spec as Record<string, unknown>;
+        const misspelt = { ...cluster, inputs: { ...cluster.inputs, spec: { ...spec, enablePdb: true } } };
+        expect(problems(misspelt, "cnpg-cluster.json.gz", true)).toEqual([expect.stringContaining("database-cluster/spec: must NOT have additional properties")]);
+        const deployment = byName(run, "connectors-deployment");
+        const wrong = { ...deployment, inputs: { ...deployment.inputs, spec: { ...(deployment.inputs.spec as object), replicas: "two" } } };
+        expect(problems(wrong, "k8s-deployment.json.gz", false).join("\n")).toContain("connectors-deployment/spec/replicas");
+    });
+
+    test("the built-in kinds against Kubernetes' own schema", () => {
+        const checks: [string, string][] = [
+            ["namespace", "k8s-namespace.json.gz"],
+            ["connectors-deployment", "k8s-deployment.json.gz"],
+            ["connectors-disruption-budget", "k8s-poddisruptionbudget.json.gz"],
+            ["network-authentik-server-from-cloudflared", "k8s-networkpolicy.json.gz"],
+            ["network-authentik-db-from-authentik", "k8s-networkpolicy.json.gz"],
+            ["database-owner", "k8s-secret.json.gz"],
+            ["authentik-secrets", "k8s-secret.json.gz"],
+            ["connectors-token", "k8s-secret.json.gz"],
+        ];
+        for (const [name, file] of checks) {
+            expect({ name, problems: problems(byName(run, name), file, false) }).toEqual({ name, problems: [] });
+        }
+    });
+
+    test("in order: the operator before the cluster, the cluster before authentik, authentik before the connectors", () => {
+        const after = (name: string, before: string) => transitiveDependencies(run, byName(run, name)).has(byName(run, before).urn);
+        expect(after("database-cluster", "database-operator")).toBe(true);
+        expect(after("authentik-release", "database-cluster")).toBe(true);
+        expect(after("authentik-release", "authentik-secrets")).toBe(true);
+        expect(after("connectors-deployment", "authentik-release")).toBe(true);
+        expect(after("connectors-deployment", "connectors-token")).toBe(true);
+    });
+
+    test("only cloudflared reaches the server, only authentik (and the operator and the instances) the database", () => {
+        const server = byName(run, "network-authentik-server-from-cloudflared").inputs.spec as { podSelector: unknown; ingress: { from: unknown[]; ports: unknown[] }[] };
+        expect(server.podSelector).toEqual({ matchLabels: { "app.kubernetes.io/name": "authentik", "app.kubernetes.io/instance": "authentik", "app.kubernetes.io/component": "server" } });
+        expect(server.ingress).toEqual([{ from: [{ podSelector: { matchLabels: { "app.kubernetes.io/name": "cloudflared", "app.kubernetes.io/part-of": "authentik-sso" } } }], ports: [{ protocol: "TCP", port: 9000 }] }]);
+        const database = byName(run, "network-authentik-db-from-authentik").inputs.spec as { podSelector: unknown; ingress: { from: Record<string, unknown>[] }[] };
+        expect(database.podSelector).toEqual({ matchLabels: { "cnpg.io/cluster": "authentik-db" } });
+        expect(database.ingress.map((rule) => rule.from[0])).toEqual([
+            { podSelector: { matchLabels: { "app.kubernetes.io/name": "authentik", "app.kubernetes.io/instance": "authentik" } } },
+            { podSelector: { matchLabels: { "cnpg.io/cluster": "authentik-db" } } },
+            { namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "cnpg-system" } }, podSelector: { matchLabels: { "app.kubernetes.io/name": "cloudnative-pg" } } },
+        ]);
+    });
+
+    describe("what survives (the README's table)", () => {
+        test("a lost node: server, connectors and database instances are several, spread over nodes", () => {
+            const values = valuesOf(run);
+            expect(values.server.replicas).toBeGreaterThanOrEqual(2);
+            expect(values.server.topologySpreadConstraints).toEqual([
+                { maxSkew: 1, topologyKey: "kubernetes.io/hostname", whenUnsatisfiable: "ScheduleAnyway", labelSelector: { matchLabels: { "app.kubernetes.io/name": "authentik", "app.kubernetes.io/instance": "authentik", "app.kubernetes.io/component": "server" } } },
+            ]);
+            const connectors = byName(run, "connectors-deployment").inputs.spec as { replicas: number; template: { spec: { topologySpreadConstraints: { topologyKey: string }[] } } };
+            expect(connectors.replicas).toBeGreaterThanOrEqual(2);
+            expect(connectors.template.spec.topologySpreadConstraints[0]?.topologyKey).toBe("kubernetes.io/hostname");
+            const cluster = byName(run, "database-cluster").inputs.spec as { instances: number; affinity: Record<string, unknown> };
+            expect(cluster.instances).toBeGreaterThanOrEqual(2);
+            expect(cluster.affinity).toEqual({ enablePodAntiAffinity: true, podAntiAffinityType: "preferred", topologyKey: "kubernetes.io/hostname" });
+        });
+
+        test("a drain or a rolling upgrade: disruption budgets keep one server, one worker and one connector", () => {
+            const values = valuesOf(run);
+            expect(values.server.pdb).toEqual({ enabled: true, minAvailable: 1 });
+            expect(values.worker.pdb).toEqual({ enabled: true, minAvailable: 1 });
+            expect((byName(run, "connectors-disruption-budget").inputs.spec as { minAvailable: number }).minAvailable).toBe(1);
+            expect((byName(run, "database-cluster").inputs.spec as { enablePDB: boolean }).enablePDB).toBe(true);
+        });
+
+        test("a killed pod: the connectors' probe is cloudflared's /ready, so traffic goes only to connected replicas", () => {
+            const container = (byName(run, "connectors-deployment").inputs.spec as { template: { spec: { containers: Record<string, unknown>[] } } }).template.spec.containers[0];
+            expect(container?.args).toEqual(["tunnel", "--no-autoupdate", "--metrics", "0.0.0.0:2000", "run"]);
+            expect(container?.readinessProbe).toMatchObject({ httpGet: { path: "/ready", port: 2000 } });
+            expect(container?.livenessProbe).toMatchObject({ httpGet: { path: "/ready", port: 2000 } });
+            expect(container?.env).toEqual([{ name: "TUNNEL_TOKEN", valueFrom: { secretKeyRef: { name: "cloudflared-token", key: "token" } } }]);
+        });
+    });
+});
+
+describe("every release line the target supports", () => {
+    test.each(["2025.10.3", "2025.12.4", "2026.2.3", "2026.5.6", "2026.8.0", "2026.8.3", "2025.10.4"])("%s: the chart of the release, or the line's newest with the image tag", async (version) => {
+        const run = await runProgram({ stack: "k8s", config: withOverrides(k8s, { authentik: { ...k8sAuthentik, version } }) });
+        const parsed = parseAuthentikVersion(version);
+        const charts = AUTHENTIK_CHART_VERSIONS[parsed?.line as "2026.8"] ?? [];
+        const release = ofType(run, RELEASE).find((item) => item.inputs.chart === "authentik");
+        if (charts.includes(version)) {
+            expect(release?.inputs.version).toBe(version);
+            expect(valuesOf(run).global.image.tag).toBeUndefined();
+        } else {
+            expect(release?.inputs.version).toBe(charts[charts.length - 1]);
+            expect(valuesOf(run).global.image.tag).toBe(version);
+        }
+        expect(chartFor(parsed as NonNullable<typeof parsed>).version).toBe(release?.inputs.version);
+    });
+});
+
+describe("with database backups and identity", () => {
+    let run: ProgramRun;
+    const credentials = { accessKeyId: "AKIA-K8S-EXAMPLE", secretAccessKey: "k8s-backup-secret-access-key" };
+    beforeAll(async () => {
+        const config = withOverrides(
+            k8s,
+            {
+                kubernetes: { ...k8sKubernetes, postgres: { instances: 3, storageGb: 10, backup: { destinationPath: "s3://my-bucket/authentik-pg", endpointUrl: "https://s3.example.com", credentials } } },
+                identity: { brand: { title: "Example SSO" }, applications: [{ slug: "grafana", name: "Grafana", oidc: { redirectUris: ["https://grafana.example.com/cb"] } }] },
+            },
+            { keys: ["authentik-sso:kubernetes"], values: Object.values(credentials) },
+        );
+        run = await runProgram({ stack: "k8s", config });
+    });
+
+    test("the plugin's ObjectStore and a daily ScheduledBackup, against their CRDs; the cluster archives WAL through the plugin", () => {
+        const store = byName(run, "database-object-store");
+        expect(problems(store, "barman-objectstore.json.gz", true)).toEqual([]);
+        expect(store.inputs.spec).toEqual({
+            retentionPolicy: "30d",
+            configuration: {
+                destinationPath: "s3://my-bucket/authentik-pg",
+                endpointURL: "https://s3.example.com",
+                s3Credentials: { accessKeyId: { name: "authentik-db-backup-s3", key: "ACCESS_KEY_ID" }, secretAccessKey: { name: "authentik-db-backup-s3", key: "ACCESS_SECRET_KEY" } },
+                wal: { compression: "gzip" },
+                data: { compression: "gzip" },
+            },
+        });
+        const schedule = byName(run, "database-daily-backup");
+        expect(problems(schedule, "cnpg-scheduledbackup.json.gz", true)).toEqual([]);
+        expect((schedule.inputs.spec as { schedule: string }).schedule).toBe(dailyCron("03:00"));
+        expect((byName(run, "database-cluster").inputs.spec as { plugins: unknown }).plugins).toEqual([{ name: "barman-cloud.cloudnative-pg.io", isWALArchiver: true, parameters: { barmanObjectName: "authentik-db-backup" } }]);
+        expect(problems(byName(run, "database-cluster"), "cnpg-cluster.json.gz", true)).toEqual([]);
+        // The plugin (its CRD and webhook) before the store, the store before the cluster that names it.
+        expect(transitiveDependencies(run, store).has(byName(run, "database-barman-cloud-plugin").urn)).toBe(true);
+        expect(transitiveDependencies(run, byName(run, "database-cluster")).has(store.urn)).toBe(true);
+    });
+
+    test("the S3 credentials only in a Secret; nothing secret in plain text anywhere", () => {
+        expect(byName(run, "database-backup-credentials").secretPaths).toEqual(["stringData"]);
+        for (const resource of run.resources) {
+            const visible = visibleInputs(resource);
+            expect({ resource: resource.name, leaks: run.secretValues.filter((secret) => visible.includes(secret)) }).toEqual({ resource: resource.name, leaks: [] });
+        }
+    });
+
+    test("the same blueprints as the Docker target, as a ConfigMap the chart mounts in the worker; their secrets by reference", () => {
+        const configMap = byName(run, "authentik-blueprints");
+        expect(problems(configMap, "k8s-configmap.json.gz", false)).toEqual([]);
+        expect(Object.keys(configMap.inputs.data as object).sort()).toEqual(["application-grafana.yaml", "brand.yaml", "break-glass.yaml", "enrollment.yaml", "recovery.yaml"]);
+        expect(valuesOf(run).blueprints).toEqual({ configMaps: ["authentik-sso-blueprints"] });
+        const env = valuesOf(run).global.env.find((item) => item.name === "SSO_BLUEPRINT_OIDC_GRAFANA_CLIENT_SECRET");
+        expect(env?.valueFrom?.secretKeyRef).toEqual({ name: "authentik-sso", key: "oidc-grafana" });
+        expect(blueprintConfigMapData([{ path: "authentik-sso/user/nested/a.yaml", content: "x" }])).toEqual({ "user--nested--a.yaml": "x" });
+    });
+});
+
+describe("config rules for the Kubernetes target", () => {
+    const cases: { rule: string; overrides: Record<string, unknown>; expected: string[] }[] = [
+        { rule: "at least 2 server replicas", overrides: { kubernetes: { ...k8sKubernetes, serverReplicas: 1 } }, expected: ["authentik-sso:kubernetes.serverReplicas", "got 1", "at least 2"] },
+        { rule: "at least 2 PostgreSQL instances", overrides: { kubernetes: { ...k8sKubernetes, postgres: { instances: 1 } } }, expected: ["authentik-sso:kubernetes.postgres.instances", "got 1", "no failover"] },
+        { rule: "a namespace name", overrides: { kubernetes: { ...k8sKubernetes, namespace: "Authentik_SSO" } }, expected: ["authentik-sso:kubernetes.namespace", '"Authentik_SSO"', "Kubernetes namespace name"] },
+        {
+            rule: "no line that needs Redis",
+            overrides: { authentik: { ...k8sAuthentik, version: "2025.8.6" } },
+            expected: ["authentik-sso:authentik.version", '"2025.8.6"', "chart no longer ships", "starts at 2025.10"],
+        },
+        { rule: "not with a Proxmox VM", overrides: { proxmox: (loadStackFile("dev").config["authentik-sso:proxmox"]) }, expected: ["authentik-sso:proxmox", "must not be set with kubernetes"] },
+        { rule: "the tunnel is required", overrides: { cloudflare: undefined }, expected: ["authentik-sso:cloudflare", "is required with kubernetes"] },
+        { rule: "a retention the plugin accepts", overrides: { kubernetes: { ...k8sKubernetes, postgres: { backup: { destinationPath: "s3://b/p", retention: "30 days", credentials: { accessKeyId: "a", secretAccessKey: "b" } } } } }, expected: ["authentik-sso:kubernetes.postgres.backup.retention", "30d"] },
+    ];
+
+    test.each(cases)("$rule", async ({ overrides, expected }) => {
+        let error: unknown;
+        try {
+            await runProgram({ stack: "k8s", config: withOverrides(k8s, overrides, { keys: ["authentik-sso:kubernetes"] }) });
+        } catch (caught) {
+            error = caught;
+        }
+        expect(error).toBeInstanceOf(ConfigError);
+        const found = (error as ConfigError).problems;
+        expect({ found, match: found.some((line) => expected.every((fragment) => line.includes(fragment))) }).toEqual({ found, match: true });
+        expect(lastRun.resources).toEqual([]);
+    });
+});
