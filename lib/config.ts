@@ -542,7 +542,8 @@ function checkCrossKeyRules(config: StackConfig, ctx: z.RefinementCtx): void {
     }
     const plan = containerMemoryPlan(config);
     const total = Object.values(plan).reduce((sum, mb) => sum + mb, 0);
-    if (total > config.docker.memoryMb) {
+    // The Docker host's budget; on Kubernetes the limits are per pod, and the cluster schedules them.
+    if (total > config.docker.memoryMb && config.kubernetes === undefined) {
         ctx.addIssue({
             code: "custom",
             path: ["docker", "memoryMb"],

@@ -55,7 +55,7 @@ export const LATENCY_TABLE: readonly LatencyRule[] = [
     { what: "Docker network or volume", seconds: 1, matches: (resource) => resource.type === "docker:index/network:Network" || resource.type === "docker:index/volume:Volume" },
     { what: "Cloudflare API call", seconds: 2, matches: isType("cloudflare:") },
     {
-        what: "authentik's Helm release, atomic: pull the image on each node, first start with every migration, until the pods are ready",
+        what: "authentik's Helm release, waiting for ready pods: pull the image on each node, first start with every migration, until the pods are ready",
         seconds: 300,
         matches: (resource) => resource.type === "kubernetes:helm.sh/v3:Release" && resource.inputs.chart === "authentik",
     },

@@ -465,7 +465,10 @@ export async function preflight(options: PreflightOptions): Promise<CheckResult[
     }
     const { config, all } = settings;
 
-    if (!config.proxmox) {
+    if (config.kubernetes) {
+        // The Kubernetes target: the cluster's access is the Kubernetes provider's (kubeconfig); only the tunnel's
+        // side is checked here (README, "Kubernetes").
+    } else if (!config.proxmox) {
         // The engine the program will use: docker.host, DOCKER_HOST, or the CLI's current context.
         const endpoint = localDockerEndpoint(config.docker.host, env, (command, args) => run(command, args));
         results.push(checkDocker(run, endpoint.host, endpoint.source));

@@ -30,7 +30,7 @@ export function deployToKubernetes(context: TargetContext, plan: KubernetesPlan,
     new NetworkPolicies("network", { plan, namespace });
     new Connectors("connectors", { plan, namespace, token: tunnel.token, after: [authentik.release, tunnel.config] });
     return {
-        // The chart's release goes atomic: it resolves only once the pods are ready, or the update fails.
+        // The release resolves only once its pods are ready (the provider waits; skipAwait is off), or the update fails.
         authentikVersion: pulumi.all([authentik.release.status]).apply(() => plan.version),
         namespace: plan.namespace,
         helmRelease: NAMES.release,

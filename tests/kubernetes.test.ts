@@ -11,7 +11,7 @@ import * as zlib from "zlib";
 import Ajv, { ValidateFunction } from "ajv";
 import addFormats from "ajv-formats";
 import { ConfigError } from "../lib/config";
-import { AUTHENTIK_CHART_VERSIONS, blueprintConfigMapData, chartFor, dailyCron } from "../lib/kubernetes/plan";
+import { AUTHENTIK_CHART_VERSIONS, blueprintConfigMapData, dailyCron } from "../lib/kubernetes/plan";
 import { parseAuthentikVersion } from "../lib/versions";
 import { ProgramRun, REPO_ROOT, RecordedResource, byName, lastRun, loadStackFile, ofType, runProgram, transitiveDependencies, visibleInputs, withOverrides } from "./harness";
 
@@ -54,11 +54,12 @@ function problems(resource: RecordedResource, file: string, crd: boolean): strin
     return validate(resource.inputs) ? [] : (validate.errors ?? []).map((error) => `${resource.name}${error.instancePath}: ${error.message ?? error.keyword} ${JSON.stringify(error.params)}`);
 }
 
+type EnvVar = { name: string; value?: string; valueFrom?: { secretKeyRef: { name: string; key: string } } };
 const valuesOf = (run: ProgramRun) => byName(run, "authentik-release").inputs.values as {
-    global: { image: { repository: string; tag?: string }; env: { name: string; value?: string; valueFrom?: { secretKeyRef: { name: string; key: string } } }[]; volumes: unknown[]; volumeMounts: unknown[] };
+    global: { image: { repository: string; tag?: string; digest?: string }; env: EnvVar[]; volumes: unknown[]; volumeMounts: unknown[] };
     authentik: { postgresql: Record<string, unknown> };
-    server: { replicas: number; pdb: unknown; topologySpreadConstraints: unknown[]; resources: unknown };
-    worker: { replicas: number; pdb: unknown };
+    server: { replicas: number; pdb: unknown; topologySpreadConstraints: unknown[]; resources: unknown; env?: EnvVar[] };
+    worker: { replicas: number; pdb: unknown; resources: unknown; env?: EnvVar[] };
     blueprints?: { configMaps: string[] };
 };
 
@@ -69,12 +70,13 @@ describe("the k8s stack as shipped", () => {
     });
 
     test("the operator's chart and authentik's, pinned, from their repositories; the release named for the Service the tunnel targets", () => {
-        expect(ofType(run, RELEASE).map((release) => ({ name: release.inputs.name, chart: release.inputs.chart, version: release.inputs.version, repo: (release.inputs.repositoryOpts as { repo: string }).repo, namespace: release.inputs.namespace, atomic: release.inputs.atomic }))).toEqual([
-            { name: "cnpg", chart: "cloudnative-pg", version: "0.29.0", repo: "https://cloudnative-pg.github.io/charts", namespace: "cnpg-system", atomic: true },
-            { name: "authentik", chart: "authentik", version: "2026.8.0", repo: "https://charts.goauthentik.io", namespace: "authentik", atomic: true },
+        expect(ofType(run, RELEASE).map((release) => ({ name: release.inputs.name, chart: release.inputs.chart, version: release.inputs.version, repo: (release.inputs.repositoryOpts as { repo: string }).repo, namespace: release.inputs.namespace, atomic: release.inputs.atomic, waits: release.inputs.skipAwait !== true }))).toEqual([
+            { name: "cnpg", chart: "cloudnative-pg", version: "0.29.0", repo: "https://cloudnative-pg.github.io/charts", namespace: "cnpg-system", atomic: true, waits: true },
+            // Not atomic: a rollback would run the older version on a database the newer one has migrated.
+            { name: "authentik", chart: "authentik", version: "2026.8.0", repo: "https://charts.goauthentik.io", namespace: "authentik", atomic: false, waits: true },
         ]);
         const ingress = (byName(run, "cloudflare-config").inputs.config as { ingresses: { hostname?: string; service: string }[] }).ingresses;
-        expect(ingress[0]).toMatchObject({ hostname: "auth-k8s.example.com", service: "http://authentik-server.authentik.svc.cluster.local:80" });
+        expect(ingress[0]).toMatchObject({ hostname: "auth-k8s.example.com", service: "http://authentik-server.authentik.svc:80" });
     });
 
     test("authentik 2026.8.3 has no chart of its own: the line's newest chart runs the 2026.8.3 image", () => {
@@ -82,13 +84,22 @@ describe("the k8s stack as shipped", () => {
     });
 
     test("every secret reaches server and worker by reference to a Secret the stack creates; none is in the values", () => {
-        const env = valuesOf(run).global.env;
+        const values = valuesOf(run);
+        const env = [...values.global.env, ...(values.worker.env ?? [])];
         const byNameOf = Object.fromEntries(env.map((item) => [item.name, item]));
         expect(byNameOf.AUTHENTIK_SECRET_KEY).toEqual({ name: "AUTHENTIK_SECRET_KEY", valueFrom: { secretKeyRef: { name: "authentik-sso", key: "secret-key" } } });
         expect(byNameOf.AUTHENTIK_POSTGRESQL__PASSWORD).toEqual({ name: "AUTHENTIK_POSTGRESQL__PASSWORD", valueFrom: { secretKeyRef: { name: "authentik-db-owner", key: "password" } } });
         expect(byNameOf.AUTHENTIK_BOOTSTRAP_TOKEN?.valueFrom?.secretKeyRef).toEqual({ name: "authentik-sso", key: "bootstrap-token" });
         expect(byNameOf.AUTHENTIK_POSTGRESQL__SSLMODE?.value).toBe("verify-full");
         expect(byNameOf.AUTHENTIK_POSTGRESQL__SSLROOTCERT?.value).toBe("/postgres-ca/ca.crt");
+        // The CA certificate the path names, and only it (the CA's key stays in its Secret).
+        expect(values.global.volumes).toEqual([{ name: "postgres-ca", secret: { secretName: "authentik-db-ca", items: [{ key: "ca.crt", path: "ca.crt" }] } }]);
+        expect(values.global.volumeMounts).toEqual([{ name: "postgres-ca", mountPath: "/postgres-ca", readOnly: true }]);
+        // The bootstrap and the blueprints' secrets only on the worker: the internet-facing server never holds them.
+        expect(values.global.env.map((item) => item.name)).not.toContain("AUTHENTIK_BOOTSTRAP_TOKEN");
+        expect(values.worker.env?.map((item) => item.name)).toEqual(["AUTHENTIK_BOOTSTRAP_PASSWORD", "AUTHENTIK_BOOTSTRAP_TOKEN", "AUTHENTIK_BOOTSTRAP_EMAIL"]);
+        // Each name once: the chart would keep the last.
+        expect(new Set(values.global.env.map((item) => item.name)).size).toBe(values.global.env.length);
         expect(valuesOf(run).authentik.postgresql).toEqual({ host: "authentik-db-rw.authentik.svc", name: "authentik", user: "authentik", port: 5432 });
         // Every key a value refers to exists in its Secret.
         const secrets = Object.fromEntries(ofType(run, "kubernetes:core/v1:Secret").map((secret) => [(secret.inputs.metadata as { name: string }).name, Object.keys(secret.inputs.stringData as object)]));
@@ -106,6 +117,17 @@ describe("the k8s stack as shipped", () => {
         }
     });
 
+    test("requests and limits from docker.memoryLimitsMb; one web process below 1 GB, as on the Docker target", () => {
+        const values = valuesOf(run);
+        expect(values.server.resources).toEqual({ requests: { cpu: "100m", memory: "704Mi" }, limits: { memory: "704Mi" } });
+        expect(values.worker.resources).toEqual({ requests: { cpu: "100m", memory: "448Mi" }, limits: { memory: "448Mi" } });
+        expect(values.server.env).toEqual([{ name: "AUTHENTIK_WEB__WORKERS", value: "1" }]);
+        const container = (byName(run, "connectors-deployment").inputs.spec as { template: { spec: { containers: { resources: unknown; securityContext: unknown }[] } } }).template.spec.containers[0];
+        expect(container?.resources).toEqual({ requests: { cpu: "10m", memory: "64Mi" }, limits: { memory: "64Mi" } });
+        // cloudflared's image runs as its nonroot user; the file system stays read-only.
+        expect(container?.securityContext).toEqual({ allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, runAsUser: 65532, capabilities: { drop: ["ALL"] } });
+    });
+
     test("the CloudNativePG cluster, against the CRD's schema of operator 1.30", () => {
         const cluster = byName(run, "database-cluster");
         expect(problems(cluster, "cnpg-cluster.json.gz", true)).toEqual([]);
@@ -116,6 +138,8 @@ describe("the k8s stack as shipped", () => {
             postgresql: { parameters: { max_connections: "500" } },
         });
         expect(cluster.protect).toBe(true);
+        // Pulumi waits for the operator's Ready condition, so authentik starts against a database that is up.
+        expect((cluster.inputs.metadata as { annotations: Record<string, string> }).annotations).toEqual({ "pulumi.com/waitFor": "condition=Ready" });
         const owner = byName(run, "database-owner");
         expect(owner.inputs).toMatchObject({ type: "kubernetes.io/basic-auth", stringData: { username: "authentik" } });
     });
@@ -159,8 +183,13 @@ describe("the k8s stack as shipped", () => {
         const server = byName(run, "network-authentik-server-from-cloudflared").inputs.spec as { podSelector: unknown; ingress: { from: unknown[]; ports: unknown[] }[] };
         expect(server.podSelector).toEqual({ matchLabels: { "app.kubernetes.io/name": "authentik", "app.kubernetes.io/instance": "authentik", "app.kubernetes.io/component": "server" } });
         expect(server.ingress).toEqual([{ from: [{ podSelector: { matchLabels: { "app.kubernetes.io/name": "cloudflared", "app.kubernetes.io/part-of": "authentik-sso" } } }], ports: [{ protocol: "TCP", port: 9000 }] }]);
-        const database = byName(run, "network-authentik-db-from-authentik").inputs.spec as { podSelector: unknown; ingress: { from: Record<string, unknown>[] }[] };
+        const database = byName(run, "network-authentik-db-from-authentik").inputs.spec as { podSelector: unknown; ingress: { from: Record<string, unknown>[]; ports: unknown[] }[] };
         expect(database.podSelector).toEqual({ matchLabels: { "cnpg.io/cluster": "authentik-db" } });
+        expect(database.ingress.map((rule) => rule.ports)).toEqual([
+            [{ protocol: "TCP", port: 5432 }],
+            [{ protocol: "TCP", port: 5432 }, { protocol: "TCP", port: 8000 }],
+            [{ protocol: "TCP", port: 8000 }, { protocol: "TCP", port: 5432 }],
+        ]);
         expect(database.ingress.map((rule) => rule.from[0])).toEqual([
             { podSelector: { matchLabels: { "app.kubernetes.io/name": "authentik", "app.kubernetes.io/instance": "authentik" } } },
             { podSelector: { matchLabels: { "cnpg.io/cluster": "authentik-db" } } },
@@ -183,11 +212,12 @@ describe("the k8s stack as shipped", () => {
             expect(cluster.affinity).toEqual({ enablePodAntiAffinity: true, podAntiAffinityType: "preferred", topologyKey: "kubernetes.io/hostname" });
         });
 
-        test("a drain or a rolling upgrade: disruption budgets keep one server, one worker and one connector", () => {
+        test("a drain: disruption budgets let one pod go at a time (and never block a drain with one replica); a rolling update of the connectors starts the new one first", () => {
             const values = valuesOf(run);
-            expect(values.server.pdb).toEqual({ enabled: true, minAvailable: 1 });
-            expect(values.worker.pdb).toEqual({ enabled: true, minAvailable: 1 });
-            expect((byName(run, "connectors-disruption-budget").inputs.spec as { minAvailable: number }).minAvailable).toBe(1);
+            expect(values.server.pdb).toEqual({ enabled: true, maxUnavailable: 1 });
+            expect(values.worker.pdb).toEqual({ enabled: true, maxUnavailable: 1 });
+            expect((byName(run, "connectors-disruption-budget").inputs.spec as { maxUnavailable: number }).maxUnavailable).toBe(1);
+            expect((byName(run, "connectors-deployment").inputs.spec as { strategy: unknown }).strategy).toEqual({ type: "RollingUpdate", rollingUpdate: { maxUnavailable: 0, maxSurge: 1 } });
             expect((byName(run, "database-cluster").inputs.spec as { enablePDB: boolean }).enablePDB).toBe(true);
         });
 
@@ -202,19 +232,40 @@ describe("the k8s stack as shipped", () => {
 });
 
 describe("every release line the target supports", () => {
-    test.each(["2025.10.3", "2025.12.4", "2026.2.3", "2026.5.6", "2026.8.0", "2026.8.3", "2025.10.4"])("%s: the chart of the release, or the line's newest with the image tag", async (version) => {
+    test.each([
+        ["2025.10.3", "2025.10.3", undefined],
+        ["2025.10.4", "2025.10.3", "2025.10.4"],
+        ["2025.12.4", "2025.12.4", undefined],
+        ["2026.2.3", "2026.2.3", undefined],
+        // No chart 2026.5.1: the nearest one below it.
+        ["2026.5.1", "2026.5.0", "2026.5.1"],
+        ["2026.5.6", "2026.5.6", undefined],
+        ["2026.8.0", "2026.8.0", undefined],
+        ["2026.8.3", "2026.8.0", "2026.8.3"],
+    ])("authentik %s: chart %s, image tag %s", async (version, chart, tag) => {
         const run = await runProgram({ stack: "k8s", config: withOverrides(k8s, { authentik: { ...k8sAuthentik, version } }) });
-        const parsed = parseAuthentikVersion(version);
-        const charts = AUTHENTIK_CHART_VERSIONS[parsed?.line as "2026.8"] ?? [];
-        const release = ofType(run, RELEASE).find((item) => item.inputs.chart === "authentik");
-        if (charts.includes(version)) {
-            expect(release?.inputs.version).toBe(version);
-            expect(valuesOf(run).global.image.tag).toBeUndefined();
-        } else {
-            expect(release?.inputs.version).toBe(charts[charts.length - 1]);
-            expect(valuesOf(run).global.image.tag).toBe(version);
-        }
-        expect(chartFor(parsed as NonNullable<typeof parsed>).version).toBe(release?.inputs.version);
+        expect(ofType(run, RELEASE).find((item) => item.inputs.chart === "authentik")?.inputs.version).toBe(chart);
+        expect(valuesOf(run).global.image.tag).toBe(tag);
+        expect(AUTHENTIK_CHART_VERSIONS[parseAuthentikVersion(version)?.line as "2026.8"]).toContain(chart);
+    });
+
+    test("the Docker host's memory budget does not apply: the cluster schedules each pod by its own request", async () => {
+        const limits = { server: 3072, worker: 3072 };
+        const config = withOverrides(k8s, { docker: { memoryMb: 1024, memoryLimitsMb: limits } });
+        const values = valuesOf(await runProgram({ stack: "k8s", config }));
+        expect([values.server.resources, values.worker.resources]).toEqual([
+            { requests: { cpu: "100m", memory: "3072Mi" }, limits: { memory: "3072Mi" } },
+            { requests: { cpu: "100m", memory: "3072Mi" }, limits: { memory: "3072Mi" } },
+        ]);
+        expect(values.server.env).toEqual([{ name: "AUTHENTIK_WEB__WORKERS", value: "2" }]);
+        // The same numbers on the Docker target are refused.
+        await expect(runProgram({ stack: "local", config: withOverrides(loadStackFile("local"), { docker: { memoryMb: 1024, memoryLimitsMb: limits } }) })).rejects.toThrow(/authentik-sso:docker\.memoryMb/);
+    });
+
+    test("a pinned digest goes to the chart too", async () => {
+        const digest = `sha256:${"e".repeat(64)}`;
+        const run = await runProgram({ stack: "k8s", config: withOverrides(k8s, { authentik: { ...k8sAuthentik, digest } }) });
+        expect(valuesOf(run).global.image.digest).toBe(digest);
     });
 });
 
@@ -249,6 +300,8 @@ describe("with database backups and identity", () => {
         const schedule = byName(run, "database-daily-backup");
         expect(problems(schedule, "cnpg-scheduledbackup.json.gz", true)).toEqual([]);
         expect((schedule.inputs.spec as { schedule: string }).schedule).toBe(dailyCron("03:00"));
+        // The first base backup right away: WAL archived before it cannot be restored without one.
+        expect((schedule.inputs.spec as { immediate: boolean }).immediate).toBe(true);
         expect((byName(run, "database-cluster").inputs.spec as { plugins: unknown }).plugins).toEqual([{ name: "barman-cloud.cloudnative-pg.io", isWALArchiver: true, parameters: { barmanObjectName: "authentik-db-backup" } }]);
         expect(problems(byName(run, "database-cluster"), "cnpg-cluster.json.gz", true)).toEqual([]);
         // The plugin (its CRD and webhook) before the store, the store before the cluster that names it.
@@ -269,7 +322,7 @@ describe("with database backups and identity", () => {
         expect(problems(configMap, "k8s-configmap.json.gz", false)).toEqual([]);
         expect(Object.keys(configMap.inputs.data as object).sort()).toEqual(["application-grafana.yaml", "brand.yaml", "break-glass.yaml", "enrollment.yaml", "recovery.yaml"]);
         expect(valuesOf(run).blueprints).toEqual({ configMaps: ["authentik-sso-blueprints"] });
-        const env = valuesOf(run).global.env.find((item) => item.name === "SSO_BLUEPRINT_OIDC_GRAFANA_CLIENT_SECRET");
+        const env = valuesOf(run).worker.env?.find((item) => item.name === "SSO_BLUEPRINT_OIDC_GRAFANA_CLIENT_SECRET");
         expect(env?.valueFrom?.secretKeyRef).toEqual({ name: "authentik-sso", key: "oidc-grafana" });
         expect(blueprintConfigMapData([{ path: "authentik-sso/user/nested/a.yaml", content: "x" }])).toEqual({ "user--nested--a.yaml": "x" });
     });
@@ -280,6 +333,7 @@ describe("config rules for the Kubernetes target", () => {
         { rule: "at least 2 server replicas", overrides: { kubernetes: { ...k8sKubernetes, serverReplicas: 1 } }, expected: ["authentik-sso:kubernetes.serverReplicas", "got 1", "at least 2"] },
         { rule: "at least 2 PostgreSQL instances", overrides: { kubernetes: { ...k8sKubernetes, postgres: { instances: 1 } } }, expected: ["authentik-sso:kubernetes.postgres.instances", "got 1", "no failover"] },
         { rule: "a namespace name", overrides: { kubernetes: { ...k8sKubernetes, namespace: "Authentik_SSO" } }, expected: ["authentik-sso:kubernetes.namespace", '"Authentik_SSO"', "Kubernetes namespace name"] },
+        { rule: "a namespace of its own", overrides: { kubernetes: { ...k8sKubernetes, namespace: "kube-system" } }, expected: ["authentik-sso:kubernetes.namespace", '"kube-system"', "not default, kube-*"] },
         {
             rule: "no line that needs Redis",
             overrides: { authentik: { ...k8sAuthentik, version: "2025.8.6" } },

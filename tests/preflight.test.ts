@@ -373,6 +373,18 @@ describe("npm run preflight for a stack", () => {
         expect(run.calls).toContainEqual(["docker", "version", "--format", "{{.Server.Version}}", JSON.stringify({ DOCKER_HOST: "unix:///run/user/1000/docker.sock" })]);
     });
 
+    test("the k8s stack: no Docker engine is asked for (the cluster is the Kubernetes provider's), the tunnel's side is", async () => {
+        const run = runner({ "pulumi version": { status: 0, stdout: "v3.210.0" }, "pulumi config": { status: 255 } });
+        const results = await preflight({ stack: "k8s", run, dir: REPO_ROOT, env: {} });
+        expect(results.map((result) => [result.name, result.ok])).toEqual([
+            ["Pulumi CLI", true],
+            ["Node.js", true],
+            ["stack k8s: configuration", true],
+            ["Cloudflare credentials", false],
+        ]);
+        expect(run.calls.map((call) => call[0])).toEqual(["pulumi", "pulumi"]);
+    });
+
     test("the dev stack: Proxmox and Cloudflare credentials from the environment, each failure with its fix", async () => {
         api = await serve({ ...proxmoxRoutes(9, { withoutPrivilege: "Sys.Modify" }), "/user/tokens/verify": [200, { success: true, result: { status: "active" } }] });
         // The dev stack file, with its Proxmox endpoint pointed at the fake API.

@@ -47,8 +47,9 @@ export class KubernetesAuthentik extends pulumi.ComponentResource {
                 repositoryOpts: { repo: AUTHENTIK_CHART.repository },
                 namespace: plan.namespace,
                 values: plan.values,
-                // Waits for the pods to be ready (probes) and rolls back a release that does not get there.
-                atomic: true,
+                // Waits for the pods to be ready (probes), but does not roll back: authentik migrates its database when
+                // it starts, and the older version must not run on a database a newer one has migrated.
+                atomic: false,
                 timeout: 900,
             },
             { parent: this, dependsOn },

@@ -5,6 +5,9 @@
  */
 import { z } from "zod";
 
+/** Names that belong to the cluster itself or to the operator: never authentik's namespace. */
+export const RESERVED_NAMESPACES = ["default", "kube-system", "kube-public", "kube-node-lease", "cnpg-system"] as const;
+
 /** A Kubernetes namespace: an RFC 1123 label. */
 const NAMESPACE_PATTERN = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
 /** A Kubernetes quantity of bytes, as a StorageClass name is a DNS subdomain. */
@@ -26,7 +29,11 @@ const postgresBackupSchema = z.strictObject({
 
 export const kubernetesSchema = z.strictObject({
     /** Where authentik, its database and the connectors run. */
-    namespace: z.string().regex(NAMESPACE_PATTERN, "must be a Kubernetes namespace name: lower-case letters, digits and '-', at most 63 characters").default("authentik"),
+    namespace: z
+        .string()
+        .regex(NAMESPACE_PATTERN, "must be a Kubernetes namespace name: lower-case letters, digits and '-', at most 63 characters")
+        .refine((name) => !(RESERVED_NAMESPACES as readonly string[]).includes(name), "must be a namespace of its own, not default, kube-*, or the operator's cnpg-system")
+        .default("authentik"),
     /** authentik server pods: at least 2, so that one node or one rolling update does not take the login down. */
     serverReplicas: z.number().int().min(2, "must be at least 2: one server pod is a single point of failure (a node, an upgrade)").max(20).default(2),
     workerReplicas: z.number().int().min(1).max(20).default(2),

@@ -4,7 +4,7 @@
  * Kubernetes Secrets the stack creates (secretKeyRef), never as values. Facts with sources: /work/shared/notes and
  * README "Kubernetes"; chart templates of goauthentik/helm (charts/authentik) at each version named below.
  */
-import { AuthentikEnvTarget, EnvEntry, POSTGRES, SecretRef, authentikEnv, publicUrl } from "../authentikPlan";
+import { AuthentikEnvTarget, EnvEntry, POSTGRES, SecretRef, TWO_WEB_PROCESSES_FROM_MB, authentikEnv, publicUrl } from "../authentikPlan";
 import type { StackConfig } from "../config";
 import type { BlueprintFile, IdentityPlan } from "../identityPlan";
 import { AuthentikVersion, ReleaseLine, featuresOf, parseAuthentikVersion } from "../versions";
@@ -32,7 +32,11 @@ export interface ChartChoice {
     readonly imageTag?: string;
 }
 
-/** The chart of the configured release: its own when published, else the line's newest with the image tag. */
+/**
+ * The chart of the configured release: its own when published, else the nearest chart of the line (the newest one
+ * not newer than the release, or the line's first) running the release's image tag, which the chart allows for a
+ * patch version.
+ */
 export function chartFor(version: AuthentikVersion): ChartChoice {
     const versions = AUTHENTIK_CHART_VERSIONS[version.line as ReleaseLine];
     if (versions === undefined || versions.length === 0) {
@@ -41,7 +45,9 @@ export function chartFor(version: AuthentikVersion): ChartChoice {
     if (versions.includes(version.tag)) {
         return { version: version.tag };
     }
-    return { version: versions[versions.length - 1] as string, imageTag: version.tag };
+    const patchOf = (tag: string) => Number(tag.split(".")[2]);
+    const older = versions.filter((tag) => patchOf(tag) < version.patch);
+    return { version: (older.length > 0 ? older[older.length - 1] : versions[0]) as string, imageTag: version.tag };
 }
 
 /** Names on the cluster. The release name contains "authentik", so the chart names its objects after it. */
@@ -49,7 +55,7 @@ export const NAMES = {
     release: "authentik",
     /** The chart's server Service: `<release>-server` for a release name containing "authentik". */
     serverService: "authentik-server",
-    /** The Secret with the stack's secrets for server and worker. */
+    /** The Secret with the stack's secrets for server and worker (the worker's own: bootstrap, blueprints). */
     secrets: "authentik-sso",
     database: "authentik-db",
     /** kubernetes.io/basic-auth: the database owner and its password. */
@@ -63,6 +69,7 @@ export const NAMES = {
 } as const;
 
 const SERVICE_PORT = 80;
+
 const CLOUDFLARED_METRICS_PORT = 2000;
 /** Where the database's CA certificate is mounted in server and worker (verify-full against the rw service). */
 const POSTGRES_CA_DIR = "/postgres-ca";
@@ -150,26 +157,35 @@ export function planKubernetes(config: StackConfig, kubernetes: KubernetesConfig
         // authentik's own default is "disable": verify the server's certificate against the cluster's CA.
         { name: "AUTHENTIK_POSTGRESQL__SSLMODE", value: "verify-full" },
         { name: "AUTHENTIK_POSTGRESQL__SSLROOTCERT", value: `${POSTGRES_CA_DIR}/ca.crt` },
-        // Read by the worker on its first start (applies system/bootstrap.yaml); no file:// for these.
+    ];
+    // The worker's alone: the bootstrap (it applies system/bootstrap.yaml on its first start; no file:// for these)
+    // and the blueprints' secrets. The internet-facing server never holds them.
+    const workerEntries: EnvEntry[] = [
         { name: "AUTHENTIK_BOOTSTRAP_PASSWORD", secret: "bootstrapPassword" },
         { name: "AUTHENTIK_BOOTSTRAP_TOKEN", secret: "bootstrapToken" },
         { name: "AUTHENTIK_BOOTSTRAP_EMAIL", value: config.authentik.bootstrapEmail },
         ...(identity?.secrets ?? []).map((secret): EnvEntry => ({ name: secret.envName, secret: `identity:${secret.key}` })),
     ];
-    const secretRefs = [...new Set(entries.flatMap((entry) => ("secret" in entry && entry.secret !== "postgresPassword" ? [entry.secret] : [])))];
+    const secretRefs = [...new Set([...entries, ...workerEntries].flatMap((entry) => ("secret" in entry && entry.secret !== "postgresPassword" ? [entry.secret] : [])))];
     const resources = (mb: number) => ({ requests: { cpu: "100m", memory: `${mb}Mi` }, limits: { memory: `${mb}Mi` } });
-    const component = (name: "server" | "worker", replicas: number, memoryMb: number) => ({
+    const component = (name: "server" | "worker", replicas: number, memoryMb: number, env: EnvVar[]) => ({
         replicas,
-        // One pod may go at a time (a drain, a rolling upgrade): the others keep serving.
-        pdb: { enabled: true, minAvailable: 1 },
+        // A drain or an eviction takes one pod at a time; with one replica it is not blocked (maxUnavailable, not
+        // minAvailable, which would stop a node drain forever).
+        pdb: { enabled: true, maxUnavailable: 1 },
         topologySpreadConstraints: spreadOverNodes(authentikPodLabels(name)),
         resources: resources(memoryMb),
+        ...(env.length > 0 ? { env } : {}),
     });
     const configMapData = blueprintConfigMapData(blueprints);
 
     const values: Record<string, unknown> = {
         global: {
-            ...(chart.imageTag !== undefined ? { image: { repository: config.authentik.image, tag: chart.imageTag } } : { image: { repository: config.authentik.image } }),
+            image: {
+                repository: config.authentik.image,
+                ...(chart.imageTag !== undefined ? { tag: chart.imageTag } : {}),
+                ...(config.authentik.digest !== undefined ? { digest: config.authentik.digest } : {}),
+            },
             env: entries.map(toEnvVar),
             volumes: [{ name: "postgres-ca", secret: { secretName: `${NAMES.database}-ca`, items: [{ key: "ca.crt", path: "ca.crt" }] } }],
             volumeMounts: [{ name: "postgres-ca", mountPath: POSTGRES_CA_DIR, readOnly: true }],
@@ -179,8 +195,9 @@ export function planKubernetes(config: StackConfig, kubernetes: KubernetesConfig
             // does not create.
             postgresql: { host: target.postgresHost, name: POSTGRES.database, user: POSTGRES.user, port: 5432 },
         },
-        server: component("server", kubernetes.serverReplicas, limits.server),
-        worker: component("worker", kubernetes.workerReplicas, limits.worker),
+        // One web process below 1 GB, as on the Docker target: each holds its own Django (~250 MB).
+        server: component("server", kubernetes.serverReplicas, limits.server, [{ name: "AUTHENTIK_WEB__WORKERS", value: limits.server >= TWO_WEB_PROCESSES_FROM_MB ? "2" : "1" }]),
+        worker: component("worker", kubernetes.workerReplicas, limits.worker, workerEntries.map(toEnvVar)),
         ...(Object.keys(configMapData).length > 0 ? { blueprints: { configMaps: [NAMES.blueprints] } } : {}),
     };
 
@@ -188,7 +205,8 @@ export function planKubernetes(config: StackConfig, kubernetes: KubernetesConfig
     const database = {
         apiVersion: "postgresql.cnpg.io/v1",
         kind: "Cluster",
-        metadata: { name: NAMES.database, namespace },
+        // Pulumi waits until the operator reports the cluster Ready, so authentik starts against a database that is up.
+        metadata: { name: NAMES.database, namespace, annotations: { "pulumi.com/waitFor": "condition=Ready" } },
         spec: {
             instances: kubernetes.postgres.instances,
             storage: { size: `${kubernetes.postgres.storageGb}Gi`, ...(kubernetes.storageClass !== undefined ? { storageClass: kubernetes.storageClass } : {}) },
@@ -206,7 +224,8 @@ export function planKubernetes(config: StackConfig, kubernetes: KubernetesConfig
     return {
         namespace,
         chart,
-        serviceUrl: `http://${NAMES.serverService}.${namespace}.svc.cluster.local:${SERVICE_PORT}`,
+        // <service>.<namespace>.svc resolves in any cluster domain (cluster.local is only the default).
+        serviceUrl: `http://${NAMES.serverService}.${namespace}.svc:${SERVICE_PORT}`,
         url: publicUrl(config),
         version: version.tag,
         values,
@@ -239,6 +258,8 @@ export function planKubernetes(config: StackConfig, kubernetes: KubernetesConfig
                           metadata: { name: NAMES.scheduledBackup, namespace },
                           spec: {
                               schedule: dailyCron(config.backup.time),
+                              // A first base backup right away, not at the first scheduled time.
+                              immediate: true,
                               backupOwnerReference: "self",
                               cluster: { name: NAMES.database },
                               method: "plugin",
@@ -253,6 +274,8 @@ export function planKubernetes(config: StackConfig, kubernetes: KubernetesConfig
                 metadata: { name: NAMES.connectors, namespace, labels: { ...CONNECTOR_LABELS } },
                 spec: {
                     replicas: kubernetes.connectors,
+                    // A rolling update starts the new connector before it stops an old one: the tunnel never loses them all.
+                    strategy: { type: "RollingUpdate", rollingUpdate: { maxUnavailable: 0, maxSurge: 1 } },
                     selector: { matchLabels: { ...CONNECTOR_LABELS } },
                     template: {
                         metadata: { labels: { ...CONNECTOR_LABELS } },
@@ -277,7 +300,7 @@ export function planKubernetes(config: StackConfig, kubernetes: KubernetesConfig
                     },
                 },
             },
-            disruptionBudget: { metadata: { name: NAMES.connectors, namespace }, spec: { minAvailable: 1, selector: { matchLabels: { ...CONNECTOR_LABELS } } } },
+            disruptionBudget: { metadata: { name: NAMES.connectors, namespace }, spec: { maxUnavailable: 1, selector: { matchLabels: { ...CONNECTOR_LABELS } } } },
         },
         networkPolicies: [
             {
