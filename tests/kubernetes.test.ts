@@ -5,6 +5,7 @@
  * published schemas, the built-in kinds against Kubernetes' own schema (vendor/kubernetes-schemas/), the order, and
  * what survives a lost node, a killed pod and a rolling upgrade.
  */
+import { createHash } from "crypto";
 import * as fs from "fs";
 import * as path from "path";
 import * as zlib from "zlib";
@@ -58,8 +59,8 @@ type EnvVar = { name: string; value?: string; valueFrom?: { secretKeyRef: { name
 const valuesOf = (run: ProgramRun) => byName(run, "authentik-release").inputs.values as {
     global: { image: { repository: string; tag?: string; digest?: string }; env: EnvVar[]; volumes: unknown[]; volumeMounts: unknown[] };
     authentik: { postgresql: Record<string, unknown> };
-    server: { replicas: number; pdb: unknown; topologySpreadConstraints: unknown[]; resources: unknown; env?: EnvVar[] };
-    worker: { replicas: number; pdb: unknown; resources: unknown; env?: EnvVar[] };
+    server: { replicas: number; pdb: unknown; topologySpreadConstraints: unknown[]; resources: unknown; env?: EnvVar[]; deploymentStrategy: unknown; podAnnotations?: Record<string, string> };
+    worker: { replicas: number; pdb: unknown; resources: unknown; env?: EnvVar[]; deploymentStrategy: unknown; podAnnotations?: Record<string, string> };
     blueprints?: { configMaps: string[] };
 };
 
@@ -217,7 +218,10 @@ describe("the k8s stack as shipped", () => {
             expect(values.server.pdb).toEqual({ enabled: true, maxUnavailable: 1 });
             expect(values.worker.pdb).toEqual({ enabled: true, maxUnavailable: 1 });
             expect((byName(run, "connectors-disruption-budget").inputs.spec as { maxUnavailable: number }).maxUnavailable).toBe(1);
-            expect((byName(run, "connectors-deployment").inputs.spec as { strategy: unknown }).strategy).toEqual({ type: "RollingUpdate", rollingUpdate: { maxUnavailable: 0, maxSurge: 1 } });
+            const newBeforeOld = { type: "RollingUpdate", rollingUpdate: { maxUnavailable: 0, maxSurge: 1 } };
+            expect((byName(run, "connectors-deployment").inputs.spec as { strategy: unknown }).strategy).toEqual(newBeforeOld);
+            // Budgets do not govern a rolling update; the Deployments' strategy does.
+            expect([values.server.deploymentStrategy, values.worker.deploymentStrategy]).toEqual([newBeforeOld, newBeforeOld]);
             expect((byName(run, "database-cluster").inputs.spec as { enablePDB: boolean }).enablePDB).toBe(true);
         });
 
@@ -325,6 +329,18 @@ describe("with database backups and identity", () => {
         const env = valuesOf(run).worker.env?.find((item) => item.name === "SSO_BLUEPRINT_OIDC_GRAFANA_CLIENT_SECRET");
         expect(env?.valueFrom?.secretKeyRef).toEqual({ name: "authentik-sso", key: "oidc-grafana" });
         expect(blueprintConfigMapData([{ path: "authentik-sso/user/nested/a.yaml", content: "x" }])).toEqual({ "user--nested--a.yaml": "x" });
+    });
+
+    test("a changed blueprint restarts the workers (a checksum of the ConfigMap in their pod annotations), not the servers", async () => {
+        // Over the files in name order, so the key order of the data does not matter.
+        const checksum = (data: object) => createHash("sha256").update(JSON.stringify(Object.entries(data).sort(([a], [b]) => a.localeCompare(b)))).digest("hex");
+        const values = valuesOf(run);
+        expect(values.worker.podAnnotations).toEqual({ "checksum/blueprints": checksum(byName(run, "authentik-blueprints").inputs.data as object) });
+        expect(values.server.podAnnotations).toBeUndefined();
+        const renamed = withOverrides(k8s, { identity: { brand: { title: "Another SSO" }, applications: [{ slug: "grafana", name: "Grafana", oidc: { redirectUris: ["https://grafana.example.com/cb"] } }] } });
+        const other = valuesOf(await runProgram({ stack: "k8s", config: renamed })).worker.podAnnotations?.["checksum/blueprints"];
+        expect(other).toMatch(/^[0-9a-f]{64}$/);
+        expect(other).not.toBe(values.worker.podAnnotations?.["checksum/blueprints"]);
     });
 });
 

@@ -11,6 +11,7 @@ import { AuthentikVersion, ReleaseLine, featuresOf, parseAuthentikVersion } from
 import type { KubernetesConfig } from "./config";
 // Types only: the specs below are checked against the Kubernetes provider's schema-generated types.
 import type * as k8s from "@pulumi/kubernetes";
+import { createHash } from "node:crypto";
 
 /** authentik's chart versions (= app versions) published at https://charts.goauthentik.io, per line. */
 export const AUTHENTIK_CHART_VERSIONS: Partial<Record<ReleaseLine, readonly string[]>> = {
@@ -168,16 +169,23 @@ export function planKubernetes(config: StackConfig, kubernetes: KubernetesConfig
     ];
     const secretRefs = [...new Set([...entries, ...workerEntries].flatMap((entry) => ("secret" in entry && entry.secret !== "postgresPassword" ? [entry.secret] : [])))];
     const resources = (mb: number) => ({ requests: { cpu: "100m", memory: `${mb}Mi` }, limits: { memory: `${mb}Mi` } });
-    const component = (name: "server" | "worker", replicas: number, memoryMb: number, env: EnvVar[]) => ({
+    const component = (name: "server" | "worker", replicas: number, memoryMb: number, env: EnvVar[], podAnnotations: Record<string, string> = {}) => ({
         replicas,
+        // A rolling update starts a new pod before it stops an old one, whatever the replica count.
+        deploymentStrategy: { type: "RollingUpdate", rollingUpdate: { maxUnavailable: 0, maxSurge: 1 } },
         // A drain or an eviction takes one pod at a time; with one replica it is not blocked (maxUnavailable, not
         // minAvailable, which would stop a node drain forever).
         pdb: { enabled: true, maxUnavailable: 1 },
         topologySpreadConstraints: spreadOverNodes(authentikPodLabels(name)),
         resources: resources(memoryMb),
         ...(env.length > 0 ? { env } : {}),
+        ...(Object.keys(podAnnotations).length > 0 ? { podAnnotations } : {}),
     });
     const configMapData = blueprintConfigMapData(blueprints);
+    // A changed blueprint restarts the workers, which apply every blueprint as they start (a ConfigMap update alone
+    // reaches a running pod late, through a symlink swap). The blueprints hold no secret (those are !Env).
+    const blueprintAnnotations: Record<string, string> =
+        Object.keys(configMapData).length > 0 ? { "checksum/blueprints": createHash("sha256").update(JSON.stringify(Object.entries(configMapData).sort(([a], [b]) => a.localeCompare(b)))).digest("hex") } : {};
 
     const values: Record<string, unknown> = {
         global: {
@@ -197,7 +205,7 @@ export function planKubernetes(config: StackConfig, kubernetes: KubernetesConfig
         },
         // One web process below 1 GB, as on the Docker target: each holds its own Django (~250 MB).
         server: component("server", kubernetes.serverReplicas, limits.server, [{ name: "AUTHENTIK_WEB__WORKERS", value: limits.server >= TWO_WEB_PROCESSES_FROM_MB ? "2" : "1" }]),
-        worker: component("worker", kubernetes.workerReplicas, limits.worker, workerEntries.map(toEnvVar)),
+        worker: component("worker", kubernetes.workerReplicas, limits.worker, workerEntries.map(toEnvVar), blueprintAnnotations),
         ...(Object.keys(configMapData).length > 0 ? { blueprints: { configMaps: [NAMES.blueprints] } } : {}),
     };
 
