@@ -94,8 +94,15 @@ describe("the k8s stack as shipped", () => {
         expect(byNameOf.AUTHENTIK_POSTGRESQL__SSLMODE?.value).toBe("verify-full");
         expect(byNameOf.AUTHENTIK_POSTGRESQL__SSLROOTCERT?.value).toBe("/postgres-ca/ca.crt");
         // The CA certificate the path names, and only it (the CA's key stays in its Secret).
-        expect(values.global.volumes).toEqual([{ name: "postgres-ca", secret: { secretName: "authentik-db-ca", items: [{ key: "ca.crt", path: "ca.crt" }] } }]);
-        expect(values.global.volumeMounts).toEqual([{ name: "postgres-ca", mountPath: "/postgres-ca", readOnly: true }]);
+        // With 512 MiB of /dev/shm (the image's TMPDIR from 2026.2), as authentik's compose gives it.
+        expect(values.global.volumes).toEqual([
+            { name: "postgres-ca", secret: { secretName: "authentik-db-ca", items: [{ key: "ca.crt", path: "ca.crt" }] } },
+            { name: "shm", emptyDir: { medium: "Memory", sizeLimit: "512Mi" } },
+        ]);
+        expect(values.global.volumeMounts).toEqual([
+            { name: "postgres-ca", mountPath: "/postgres-ca", readOnly: true },
+            { name: "shm", mountPath: "/dev/shm" },
+        ]);
         // The bootstrap and the blueprints' secrets only on the worker: the internet-facing server never holds them.
         expect(values.global.env.map((item) => item.name)).not.toContain("AUTHENTIK_BOOTSTRAP_TOKEN");
         expect(values.worker.env?.map((item) => item.name)).toEqual(["AUTHENTIK_BOOTSTRAP_PASSWORD", "AUTHENTIK_BOOTSTRAP_TOKEN", "AUTHENTIK_BOOTSTRAP_EMAIL"]);
@@ -137,7 +144,11 @@ describe("the k8s stack as shipped", () => {
             storage: { size: "10Gi" },
             bootstrap: { initdb: { database: "authentik", owner: "authentik", secret: { name: "authentik-db-owner" } } },
             postgresql: { parameters: { max_connections: "500" } },
+            // The operator 1.30.0 default, pinned: an operator update does not change the PostgreSQL major.
+            imageName: "ghcr.io/cloudnative-pg/postgresql:18.4-system-trixie",
+            resources: { requests: { cpu: "100m", memory: "256Mi" } },
         });
+        expect((cluster.inputs.spec as { resources: { limits?: unknown } }).resources.limits).toBeUndefined();
         expect(cluster.protect).toBe(true);
         // Pulumi waits for the operator's Ready condition, so authentik starts against a database that is up.
         expect((cluster.inputs.metadata as { annotations: Record<string, string> }).annotations).toEqual({ "pulumi.com/waitFor": "condition=Ready" });
@@ -266,6 +277,12 @@ describe("every release line the target supports", () => {
         await expect(runProgram({ stack: "local", config: withOverrides(loadStackFile("local"), { docker: { memoryMb: 1024, memoryLimitsMb: limits } }) })).rejects.toThrow(/authentik-sso:docker\.memoryMb/);
     });
 
+    test("before 2026.2 no /dev/shm of its own (authentik's compose gives none either)", async () => {
+        const values = valuesOf(await runProgram({ stack: "k8s", config: withOverrides(k8s, { authentik: { ...k8sAuthentik, version: "2025.12.4" } }) }));
+        expect(values.global.volumes.map((volume) => (volume as { name: string }).name)).toEqual(["postgres-ca"]);
+        expect(values.global.volumeMounts.map((mount) => (mount as { name: string }).name)).toEqual(["postgres-ca"]);
+    });
+
     test("a pinned digest goes to the chart too", async () => {
         const digest = `sha256:${"e".repeat(64)}`;
         const run = await runProgram({ stack: "k8s", config: withOverrides(k8s, { authentik: { ...k8sAuthentik, digest } }) });
@@ -293,6 +310,13 @@ describe("with database backups and identity", () => {
         expect(problems(store, "barman-objectstore.json.gz", true)).toEqual([]);
         expect(store.inputs.spec).toEqual({
             retentionPolicy: "30d",
+            // An S3-compatible store (endpointUrl): the plugin's workaround for the checksums newer boto3 sends.
+            instanceSidecarConfiguration: {
+                env: [
+                    { name: "AWS_REQUEST_CHECKSUM_CALCULATION", value: "when_required" },
+                    { name: "AWS_RESPONSE_CHECKSUM_VALIDATION", value: "when_required" },
+                ],
+            },
             configuration: {
                 destinationPath: "s3://my-bucket/authentik-pg",
                 endpointURL: "https://s3.example.com",
@@ -311,6 +335,17 @@ describe("with database backups and identity", () => {
         // The plugin (its CRD and webhook) before the store, the store before the cluster that names it.
         expect(transitiveDependencies(run, store).has(byName(run, "database-barman-cloud-plugin").urn)).toBe(true);
         expect(transitiveDependencies(run, byName(run, "database-cluster")).has(store.urn)).toBe(true);
+    });
+
+    test("on AWS itself (no endpointUrl) the store keeps boto3's own checksums", async () => {
+        const config = withOverrides(
+            k8s,
+            { kubernetes: { ...k8sKubernetes, postgres: { instances: 3, storageGb: 10, backup: { destinationPath: "s3://my-bucket/authentik-pg", credentials } } } },
+            { keys: ["authentik-sso:kubernetes"], values: Object.values(credentials) },
+        );
+        const spec = byName(await runProgram({ stack: "k8s", config }), "database-object-store").inputs.spec as Record<string, unknown>;
+        expect(spec.instanceSidecarConfiguration).toBeUndefined();
+        expect((spec.configuration as Record<string, unknown>).endpointURL).toBeUndefined();
     });
 
     test("the S3 credentials only in a Secret; nothing secret in plain text anywhere", () => {

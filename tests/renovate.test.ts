@@ -8,6 +8,7 @@ import * as path from "path";
 import Ajv, { type ValidateFunction } from "ajv";
 import { DEFAULT_AUTHENTIK_VERSION, DEFAULT_IMAGES } from "../lib/config";
 import { SUPPORTED_RELEASE_LINES } from "../lib/versions";
+import { BARMAN_CLOUD_PLUGIN, CNPG_OPERATOR_CHART, CNPG_POSTGRES_IMAGE } from "../lib/kubernetes/plan";
 import { REPO_ROOT, loadStackFile, stackNames } from "./harness";
 import { describeWithTool } from "./tools";
 
@@ -179,6 +180,17 @@ describe("the custom managers find every pinned value, and nothing else", () => 
         expect(extract(manager(STACK_VERSION), { "Pulumi.b.yaml": pinned })).toEqual([{ file: "Pulumi.b.yaml", depName: "ghcr.io/goauthentik/server", currentValue: "2026.8.3", currentDigest: digest }]);
     });
 
+    test("the Kubernetes target's pins: the operator's chart (with its repository), the cluster's PostgreSQL, the Barman Cloud plugin", () => {
+        const chart = manager("the CloudNativePG operator's chart (Kubernetes target)");
+        expect(extract(chart, realFiles)).toEqual([{ file: "lib/kubernetes/plan.ts", depName: CNPG_OPERATOR_CHART.name, currentValue: CNPG_OPERATOR_CHART.version }]);
+        expect(new RegExp(chart.matchStrings[0] as string).exec(realFiles["lib/kubernetes/plan.ts"] as string)?.groups?.registryUrl).toBe(CNPG_OPERATOR_CHART.repository);
+        const [repository, tag] = CNPG_POSTGRES_IMAGE.split(":");
+        expect(extract(manager("the CloudNativePG cluster's PostgreSQL image (Kubernetes target)"), realFiles)).toEqual([{ file: "lib/kubernetes/plan.ts", depName: repository, currentValue: tag }]);
+        expect(extract(manager("the Barman Cloud plugin (Kubernetes target)"), realFiles)).toEqual([{ file: "lib/kubernetes/plan.ts", depName: "cloudnative-pg/plugin-barman-cloud", currentValue: BARMAN_CLOUD_PLUGIN.version }]);
+        // The manifest follows the version Renovate moves.
+        expect(BARMAN_CLOUD_PLUGIN.manifest).toBe(`https://github.com/cloudnative-pg/plugin-barman-cloud/releases/download/v${BARMAN_CLOUD_PLUGIN.version}/manifest.yaml`);
+    });
+
     test("the Renovate release whose schema CI checks against", () => {
         const [found] = extract(manager("the Renovate version whose JSON schema CI validates this file against"), realFiles);
         expect(found).toMatchObject({ file: "scripts/fetch-renovate-schema.sh", depName: "renovate", currentValue: expect.stringMatching(/^\d+\.\d+\.\d+$/) });
@@ -243,7 +255,9 @@ describe("the other pins", () => {
     };
 
     test("PostgreSQL: no major release by pull request", () => {
-        expect(rule(/^PostgreSQL/)).toMatchObject({ matchDepNames: ["docker.io/library/postgres"], matchUpdateTypes: ["major"], enabled: false });
+        expect(rule(/^PostgreSQL/)).toMatchObject({ matchDepNames: ["docker.io/library/postgres", "ghcr.io/cloudnative-pg/postgresql"], matchUpdateTypes: ["major"], enabled: false });
+        // The rule names the image the cluster really runs.
+        expect(CNPG_POSTGRES_IMAGE.startsWith("ghcr.io/cloudnative-pg/postgresql:")).toBe(true);
     });
 
     test("npm: Pulumi grouped, everything pinned exactly, @pulumi/pulumi below the release that needs Node.js 22", () => {

@@ -24,8 +24,18 @@ export const AUTHENTIK_CHART_VERSIONS: Partial<Record<ReleaseLine, readonly stri
 
 export const AUTHENTIK_CHART = { name: "authentik", repository: "https://charts.goauthentik.io" } as const;
 export const CNPG_OPERATOR_CHART = { name: "cloudnative-pg", repository: "https://cloudnative-pg.github.io/charts", version: "0.29.0", namespace: "cnpg-system" } as const;
+/**
+ * PostgreSQL for the CloudNativePG cluster: the operator 1.30.0 default (pkg/versions/versions.go), pinned here so that
+ * an operator update never changes the PostgreSQL major unasked (Renovate proposes minor updates only).
+ */
+export const CNPG_POSTGRES_IMAGE = "ghcr.io/cloudnative-pg/postgresql:18.4-system-trixie";
+const BARMAN_CLOUD_PLUGIN_VERSION = "0.14.0";
 /** The Barman Cloud plugin's release manifest (it must run in the operator's namespace, which it hard-codes). */
-export const BARMAN_CLOUD_PLUGIN = { version: "0.14.0", manifest: "https://github.com/cloudnative-pg/plugin-barman-cloud/releases/download/v0.14.0/manifest.yaml", name: "barman-cloud.cloudnative-pg.io" } as const;
+export const BARMAN_CLOUD_PLUGIN = {
+    version: BARMAN_CLOUD_PLUGIN_VERSION,
+    manifest: `https://github.com/cloudnative-pg/plugin-barman-cloud/releases/download/v${BARMAN_CLOUD_PLUGIN_VERSION}/manifest.yaml`,
+    name: "barman-cloud.cloudnative-pg.io",
+} as const;
 
 export interface ChartChoice {
     readonly version: string;
@@ -72,6 +82,8 @@ export const NAMES = {
 const SERVICE_PORT = 80;
 
 const CLOUDFLARED_METRICS_PORT = 2000;
+/** authentik's temporary files from 2026.2 (the image's TMPDIR), sized as on the Docker target. */
+const SHM_DIR = "/dev/shm";
 /** Where the database's CA certificate is mounted in server and worker (verify-full against the rw service). */
 const POSTGRES_CA_DIR = "/postgres-ca";
 
@@ -195,8 +207,15 @@ export function planKubernetes(config: StackConfig, kubernetes: KubernetesConfig
                 ...(config.authentik.digest !== undefined ? { digest: config.authentik.digest } : {}),
             },
             env: entries.map(toEnvVar),
-            volumes: [{ name: "postgres-ca", secret: { secretName: `${NAMES.database}-ca`, items: [{ key: "ca.crt", path: "ca.crt" }] } }],
-            volumeMounts: [{ name: "postgres-ca", mountPath: POSTGRES_CA_DIR, readOnly: true }],
+            volumes: [
+                { name: "postgres-ca", secret: { secretName: `${NAMES.database}-ca`, items: [{ key: "ca.crt", path: "ca.crt" }] } },
+                // A container's /dev/shm is 64 MiB on Kubernetes; authentik's compose gives 512 MB from 2026.2.
+                ...(features.shmSizeMb !== undefined ? [{ name: "shm", emptyDir: { medium: "Memory", sizeLimit: `${features.shmSizeMb}Mi` } }] : []),
+            ],
+            volumeMounts: [
+                { name: "postgres-ca", mountPath: POSTGRES_CA_DIR, readOnly: true },
+                ...(features.shmSizeMb !== undefined ? [{ name: "shm", mountPath: SHM_DIR }] : []),
+            ],
         },
         authentik: {
             // The chart's own Secret holds only these non-secret settings; the chart's default host names a database it
@@ -217,6 +236,10 @@ export function planKubernetes(config: StackConfig, kubernetes: KubernetesConfig
         metadata: { name: NAMES.database, namespace, annotations: { "pulumi.com/waitFor": "condition=Ready" } },
         spec: {
             instances: kubernetes.postgres.instances,
+            imageName: CNPG_POSTGRES_IMAGE,
+            // A memory request (no limit, so no OOM kill of the instance manager beside PostgreSQL): the instances are
+            // no longer the first pods a node under pressure evicts.
+            resources: { requests: { cpu: "100m", memory: `${config.docker.memoryLimitsMb.postgresql}Mi` } },
             storage: { size: `${kubernetes.postgres.storageGb}Gi`, ...(kubernetes.storageClass !== undefined ? { storageClass: kubernetes.storageClass } : {}) },
             bootstrap: { initdb: { database: POSTGRES.database, owner: POSTGRES.user, secret: { name: NAMES.databaseOwner } } },
             // authentik without Redis (from 2025.10) holds about half again as many connections; its chart's own
@@ -248,6 +271,18 @@ export function planKubernetes(config: StackConfig, kubernetes: KubernetesConfig
                           metadata: { name: NAMES.objectStore, namespace },
                           spec: {
                               retentionPolicy: backup.retention,
+                              // S3-compatible stores refuse the checksums newer boto3 sends by default (the plugin's
+                              // documented workaround, plugin-barman-cloud#393); AWS itself does not need it.
+                              ...(backup.endpointUrl !== undefined
+                                  ? {
+                                        instanceSidecarConfiguration: {
+                                            env: [
+                                                { name: "AWS_REQUEST_CHECKSUM_CALCULATION", value: "when_required" },
+                                                { name: "AWS_RESPONSE_CHECKSUM_VALIDATION", value: "when_required" },
+                                            ],
+                                        },
+                                    }
+                                  : {}),
                               configuration: {
                                   destinationPath: backup.destinationPath,
                                   ...(backup.endpointUrl !== undefined ? { endpointURL: backup.endpointUrl } : {}),
