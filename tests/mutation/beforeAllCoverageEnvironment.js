@@ -1,0 +1,84 @@
+// The test environment of `npm run mutate` (stryker.config.json → jest.mutation.config.js), never of `npm test`.
+//
+// Stryker's jest runner attributes coverage to the test that is running (it sets `currentTestId` on test_start).
+// Most suites here run the whole program once in a `beforeAll` and then inspect what it registered, so the code under
+// test runs before any test has started: Stryker counts it as "static" coverage and, with `ignoreStatic`, never
+// mutates it, which would leave most of the program out of the score. This environment gives what a `beforeAll`
+// reaches to every test of its describe block (and the blocks inside it), which is what those tests check.
+const { TestEnvironment } = require("jest-environment-node");
+
+/** The test id Stryker's coverage counters use while a beforeAll hook runs; no real test has this name. */
+const HOOK_TEST_ID = "\u0000beforeAll";
+
+/** A test's full name as Stryker's jest environment writes it: the describe names and the test name, space-separated. */
+function fullTestName(test) {
+    const names = [test.name];
+    for (let block = test.parent; block && block.parent; block = block.parent) {
+        names.unshift(block.name);
+    }
+    return names.join(" ");
+}
+
+/** Adds the counters of `from` to `into` (mutant id → hits). */
+function addCoverage(into, from) {
+    for (const [mutant, hits] of Object.entries(from)) {
+        into[mutant] = (into[mutant] || 0) + hits;
+    }
+    return into;
+}
+
+/**
+ * What a test covers beyond its own body: the coverage of every beforeAll of the blocks it is in.
+ * `hookCoverage` maps a describe block to what its beforeAll hooks reached.
+ */
+function inheritedCoverage(test, hookCoverage) {
+    const inherited = {};
+    for (let block = test.parent; block; block = block.parent) {
+        const reached = hookCoverage.get(block);
+        if (reached) {
+            addCoverage(inherited, reached);
+        }
+    }
+    return inherited;
+}
+
+class BeforeAllCoverageEnvironment extends TestEnvironment {
+    constructor(config, context) {
+        super(config, context);
+        /** describe block → what its beforeAll hooks reached */
+        this.hookCoverage = new Map();
+    }
+
+    /** Stryker's shared context (the instrumented code's `__stryker__`); absent outside a Stryker run. */
+    stryker() {
+        return this.global[this.global.__strykerGlobalNamespace__ ?? "__stryker__"];
+    }
+
+    async handleTestEvent(event) {
+        const stryker = this.stryker();
+        if (!stryker) {
+            return;
+        }
+        if (event.name === "hook_start" && event.hook.type === "beforeAll") {
+            stryker.currentTestId = HOOK_TEST_ID;
+        } else if ((event.name === "hook_success" || event.name === "hook_failure") && event.hook.type === "beforeAll") {
+            stryker.currentTestId = undefined;
+            const perTest = stryker.mutantCoverage?.perTest;
+            if (perTest?.[HOOK_TEST_ID]) {
+                this.hookCoverage.set(event.hook.parent, addCoverage(this.hookCoverage.get(event.hook.parent) ?? {}, perTest[HOOK_TEST_ID]));
+                delete perTest[HOOK_TEST_ID];
+            }
+        } else if (event.name === "test_start") {
+            const inherited = inheritedCoverage(event.test, this.hookCoverage);
+            if (Object.keys(inherited).length > 0 && stryker.mutantCoverage) {
+                const id = fullTestName(event.test);
+                stryker.mutantCoverage.perTest[id] = addCoverage(stryker.mutantCoverage.perTest[id] ?? {}, inherited);
+            }
+        }
+    }
+}
+
+module.exports = BeforeAllCoverageEnvironment;
+module.exports.inheritedCoverage = inheritedCoverage;
+module.exports.fullTestName = fullTestName;
+module.exports.HOOK_TEST_ID = HOOK_TEST_ID;
