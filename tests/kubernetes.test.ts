@@ -152,6 +152,7 @@ describe("the k8s stack as shipped", () => {
         expect(cluster.protect).toBe(true);
         // Pulumi waits for the operator's Ready condition, so authentik starts against a database that is up.
         expect((cluster.inputs.metadata as { annotations: Record<string, string> }).annotations).toEqual({ "pulumi.com/waitFor": "condition=Ready" });
+        expect(cluster.customTimeouts).toMatchObject({ create: "20m", update: "20m" });
         const owner = byName(run, "database-owner");
         expect(owner.inputs).toMatchObject({ type: "kubernetes.io/basic-auth", stringData: { username: "authentik" } });
     });

@@ -71,6 +71,9 @@ export class Database extends pulumi.ComponentResource {
             parent: this,
             dependsOn: [...after, args.namespace],
             protect: args.protect,
+            // The wait for Ready (pulumi.com/waitFor) would give up after the provider's 10 minutes; volumes provisioned
+            // one instance after the other can take longer.
+            customTimeouts: { create: "20m", update: "20m" },
         });
         if (backup) {
             new k8s.apiextensions.CustomResource(`${name}-daily-backup`, backup.scheduledBackup as k8s.apiextensions.CustomResourceArgs, { parent: this, dependsOn: [this.cluster] });
