@@ -1,11 +1,17 @@
-// `npm run mutate` only (stryker.config.json): the project's jest config, in an environment that gives each test
-// the coverage of the beforeAll hooks it depends on (tests/mutation/beforeAllCoverageEnvironment.js).
+// `npm run mutate` only (stryker.config.json): the project's jest config with two changes for Stryker.
 const path = require("path");
 const base = require("./jest.config.js");
 
 /** @type {import('jest').Config} */
 module.exports = {
     ...base,
+    // Stryker runs only the tests jest finds related to the mutated file (--findRelatedTests), through jest's
+    // dependency graph of the files under `roots`. With `tests/` alone, index.ts is outside the graph, so a module
+    // reached only through the program had no related test and every mutant in it "survived" with zero tests run.
+    roots: ["<rootDir>"],
+    testMatch: ["<rootDir>/tests/**/*.test.ts"],
+    modulePathIgnorePatterns: ["<rootDir>/.stryker-tmp/", "<rootDir>/reports/", "<rootDir>/plan-out/"],
+    // Each test gets the coverage of the beforeAll hooks it depends on (tests/mutation/beforeAllCoverageEnvironment.js).
     // An absolute path: Stryker's jest plugin loads the environment itself and does not expand <rootDir>.
     testEnvironment: path.join(__dirname, "tests", "mutation", "beforeAllCoverageEnvironment.js"),
     reporters: ["default"],
