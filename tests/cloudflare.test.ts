@@ -1,5 +1,8 @@
 /** The Cloudflare Tunnel, its ingress, the DNS record and the connectors, under mocks with the dev and prod stacks. */
 import { execFile } from "child_process";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
 import * as http from "http";
 import type { AddressInfo } from "net";
 import { DEFAULT_IMAGES } from "../lib/config";
@@ -228,6 +231,16 @@ describe("the connections cleanup script against a local HTTP server that answer
             expect(result.code).toBe(0);
             expect(result.stderr).toContain("warning: could not clean up the connections of tunnel tun-4567");
         });
+    });
+
+    test("without curl the delete goes on at once with a warning, and nothing else is tried", async () => {
+        const emptyPath = fs.mkdtempSync(path.join(os.tmpdir(), "no-curl-"));
+        const result = await new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
+            execFile("/bin/sh", ["-c", connectionsCleanupScript()], { env: { PATH: emptyPath, ACCOUNT_ID: "acc0123", TUNNEL_ID: "tun-4567", CLOUDFLARE_API_TOKEN: "token" } }, (error, stdout, stderr) =>
+                resolve({ code: error ? Number((error as { code?: number }).code ?? 1) : 0, stdout, stderr }),
+            );
+        });
+        expect(result).toEqual({ code: 0, stdout: "", stderr: "warning: curl is not installed: the connections of tunnel tun-4567 were not cleaned up\n" });
     });
 
     test("without a token nothing is sent, and the delete goes on with a warning that says what to do", async () => {

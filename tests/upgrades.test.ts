@@ -73,8 +73,24 @@ describe("checkUpgrade", () => {
     });
 
     test("a downgrade is refused, even within a line", () => {
-        expect(checkUpgrade(version("2025.8.2"), version("2025.8.1"))).toMatchObject({ ok: false, reason: "downgrade from 2025.8.2 to 2025.8.1 is not supported by authentik" });
+        // The steps too (mutation testing found them unchecked): the user is told the way back.
+        expect(checkUpgrade(version("2025.8.2"), version("2025.8.1"))).toEqual({
+            ok: false,
+            reason: "downgrade from 2025.8.2 to 2025.8.1 is not supported by authentik",
+            steps: [
+                "keep authentik.version at 2025.8.2 or newer",
+                "or restore the pre-upgrade dump (scripts/restore.sh) and set authentik-sso:upgrades.allowDowngrade to true for that one update",
+            ],
+        });
         expect(checkUpgrade(version("2025.10.0"), version("2025.6.3"))).toMatchObject({ ok: false });
+    });
+
+    test("a deployed line the program does not know is refused with the way out", () => {
+        expect(checkUpgrade(version("2025.4.1"), version("2025.6.3"))).toEqual({
+            ok: false,
+            reason: `the deployed release line 2025.4 is not one this program knows (${SUPPORTED_RELEASE_LINES.join(", ")})`,
+            steps: ["upgrade it by hand to a supported line, following authentik's release notes, then run pulumi up"],
+        });
     });
 
     test("every step of the ladder is one line", () => {

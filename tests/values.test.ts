@@ -5,6 +5,7 @@
  * their edges. (Found by mutation testing: README, "Tests".)
  */
 import { ConfigError, containerMemoryPlan, parseStackConfig } from "../lib/config";
+import { parseCidr } from "../lib/ipv4";
 import { CLOUDFLARED_METRICS_ADDRESS } from "../lib/tunnelPlan";
 import { ProgramRun, byName, envOf, loadStackFile, ofType, runProgram, withOverrides } from "./harness";
 
@@ -152,5 +153,19 @@ describe("the firewall options", () => {
     test("on, dropping inbound by default, accepting outbound; the MAC filter on; no DHCP, NDP or router advertisements (a static IPv4 VM)", async () => {
         const run = await runProgram({ stack: "dev", config: dev });
         expect(byName(run, "authentik-firewall-options").inputs).toEqual({ nodeName: "pve", vmId: 9101, enabled: true, inputPolicy: "DROP", outputPolicy: "ACCEPT", macfilter: true, dhcp: false, ndp: false, radv: false });
+    });
+});
+
+describe("CIDR parsing at its edges (found by mutation testing)", () => {
+    test.each([
+        ["10.0.0.1/32", { prefix: 32 }],
+        ["0.0.0.0/0", { prefix: 0, address: 0 }],
+        ["192.168.1.0/24", { prefix: 24, address: 0xc0a80100 }],
+    ])("%s is a CIDR", (text, expected) => {
+        expect(parseCidr(text)).toEqual({ address: expect.any(Number), text, ...expected });
+    });
+
+    test.each(["10.0.0.0/33", "10.0.0.0/x8", "10.0.0.0/8a", "10.0.0.0/", "10.0.0.0/8/8", "10.0.0.256/8", "10.0.0.0"])("%s is not", (text) => {
+        expect(parseCidr(text)).toBeUndefined();
     });
 });
