@@ -11,6 +11,9 @@ module.exports = {
     roots: ["<rootDir>"],
     testMatch: ["<rootDir>/tests/**/*.test.ts"],
     modulePathIgnorePatterns: ["<rootDir>/.stryker-tmp/", "<rootDir>/reports/", "<rootDir>/plan-out/"],
+    // renovate.test.ts reads the source files as text (its version patterns must find each pin), and Stryker hands it
+    // the instrumented text of the module under mutation: it fails before any mutant, and tests no program behaviour.
+    testPathIgnorePatterns: ["/node_modules/", "<rootDir>/tests/renovate\\.test\\.ts$"],
     // Each test gets the coverage of the beforeAll hooks it depends on (tests/mutation/beforeAllCoverageEnvironment.js).
     // An absolute path: Stryker's jest plugin loads the environment itself and does not expand <rootDir>.
     testEnvironment: path.join(__dirname, "tests", "mutation", "beforeAllCoverageEnvironment.js"),
