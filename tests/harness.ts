@@ -11,7 +11,7 @@ import * as os from "os";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import { parse as parseYaml } from "yaml";
-import { PROJECT } from "../lib/config";
+import { ConfigError, PROJECT } from "../lib/config";
 import { CONTAINER_REPLACE_ON_CHANGES } from "../lib/containerDefaults";
 import { connectorToken } from "../lib/tunnelPlan";
 import { replacementIdentity } from "./providerModel";
@@ -421,6 +421,23 @@ async function runProgramOnce(options: RunOptions): Promise<ProgramRun> {
 /* eslint-enable @typescript-eslint/no-explicit-any */
 
 export let lastRun: { resources: RecordedResource[]; invokes: RecordedInvoke[] } = { resources: [], invokes: [] };
+
+/**
+ * Runs the program and expects its config refused before any resource: a ConfigError with one line that holds every
+ * fragment (key, value, what is allowed), and nothing registered. On a mismatch the problems are shown.
+ */
+export async function expectConfigRefused(options: RunOptions, fragments: readonly string[]): Promise<void> {
+    let error: unknown;
+    try {
+        await runProgram(options);
+    } catch (caught) {
+        error = caught;
+    }
+    expect(error).toBeInstanceOf(ConfigError);
+    const problems = (error as ConfigError).problems;
+    expect({ problems, found: problems.some((line) => fragments.every((fragment) => line.includes(fragment))) }).toEqual({ problems, found: true });
+    expect(lastRun.resources).toEqual([]);
+}
 
 /** Stack names with a Pulumi.<stack>.yaml in the repository. */
 export function stackNames(): string[] {
