@@ -1,13 +1,18 @@
 /**
  * The test environment of `npm run mutate` gives what a beforeAll reaches to the tests of its describe blocks, as
- * Stryker's coverage counters would have it had the code run inside those tests (README, "Tests").
+ * Stryker's coverage counters would have it had the code run inside those tests, and stops a mutant's run at its
+ * first failure; its sequencer runs the cheapest files first (README, "Tests").
  */
+import * as path from "path";
 // eslint-disable-next-line @typescript-eslint/no-require-imports
-const Environment = require("./mutation/beforeAllCoverageEnvironment.js") as {
+const Environment = require("./mutation/mutationEnvironment.js") as {
     new (config: unknown, context: unknown): { global: Record<string, unknown>; handleTestEvent(event: unknown): Promise<void> };
     fullTestName(test: unknown): string;
     HOOK_TEST_ID: string;
+    ACTIVE_MUTANT_VARIABLE: string;
 };
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const Sequencer = require("./mutation/fastFirstSequencer.js") as new (options: unknown) => { sort(tests: unknown[]): { path: string }[]; time(test: unknown): number | undefined; hasFailed(test: unknown): boolean };
 
 type Block = { name: string; parent?: Block };
 const root: Block = { name: "ROOT_DESCRIBE_BLOCK" };
@@ -76,4 +81,96 @@ test("outside a Stryker run it does nothing", async () => {
     const { env } = environment();
     await env.handleTestEvent({ name: "hook_start", hook: { type: "beforeAll", parent: outer } });
     expect(env.global.__stryker__).toBeUndefined();
+});
+
+describe("bail: once a test fails under a mutant, the rest of that mutant's run is skipped", () => {
+    const saved = process.env[Environment.ACTIVE_MUTANT_VARIABLE];
+    afterEach(() => {
+        if (saved === undefined) {
+            delete process.env[Environment.ACTIVE_MUTANT_VARIABLE];
+        } else {
+            process.env[Environment.ACTIVE_MUTANT_VARIABLE] = saved;
+        }
+    });
+    type Mode = { mode?: string };
+    const newTest = (name: string): Mode & { name: string; parent: Block; errors: unknown[] } => ({ name, parent: outer, errors: [] });
+    const newBlock = (): Mode => ({});
+
+    async function failUnder(mutant: string, env: InstanceType<typeof Environment>): Promise<void> {
+        process.env[Environment.ACTIVE_MUTANT_VARIABLE] = mutant;
+        const failing = newTest("fails");
+        await env.handleTestEvent({ name: "test_start", test: failing });
+        failing.errors.push(new Error("expected 2048, got 2047"));
+        await env.handleTestEvent({ name: "test_done", test: failing });
+    }
+
+    test("later tests and blocks of the same mutant, in this file or the next one, are skipped; a passing test changes nothing", async () => {
+        const first = environment().env;
+        process.env[Environment.ACTIVE_MUTANT_VARIABLE] = "41";
+        const passing = newTest("passes");
+        await first.handleTestEvent({ name: "test_start", test: passing });
+        await first.handleTestEvent({ name: "test_done", test: passing });
+        const before = newTest("runs");
+        await first.handleTestEvent({ name: "test_start", test: before });
+        expect(before.mode).toBeUndefined();
+
+        await failUnder("41", first);
+        const after = newTest("after");
+        await first.handleTestEvent({ name: "test_start", test: after });
+        expect(after.mode).toBe("skip");
+        // The next test file has its own environment; its blocks (and so their beforeAll hooks) are skipped too.
+        const block = newBlock();
+        await environment().env.handleTestEvent({ name: "run_describe_start", describeBlock: block });
+        expect(block.mode).toBe("skip");
+    });
+
+    test("a failed hook counts as a failure", async () => {
+        const { env } = environment();
+        process.env[Environment.ACTIVE_MUTANT_VARIABLE] = "43";
+        await env.handleTestEvent({ name: "hook_failure", hook: { type: "beforeAll", parent: outer } });
+        const block = newBlock();
+        await env.handleTestEvent({ name: "run_describe_start", describeBlock: block });
+        expect(block.mode).toBe("skip");
+    });
+
+    test("the next mutant runs everything again", async () => {
+        const { env } = environment();
+        await failUnder("44", env);
+        process.env[Environment.ACTIVE_MUTANT_VARIABLE] = "45";
+        const block = newBlock();
+        const next = newTest("next mutant");
+        await env.handleTestEvent({ name: "run_describe_start", describeBlock: block });
+        await env.handleTestEvent({ name: "test_start", test: next });
+        expect([block.mode, next.mode]).toEqual([undefined, undefined]);
+    });
+
+    test("without an active mutant (the dry run, npm test) nothing is ever skipped", async () => {
+        const { env } = environment();
+        await failUnder("46", env);
+        delete process.env[Environment.ACTIVE_MUTANT_VARIABLE];
+        const failing = newTest("fails in the dry run");
+        failing.errors.push(new Error("boom"));
+        await env.handleTestEvent({ name: "test_done", test: failing });
+        const block = newBlock();
+        const later = newTest("later");
+        await env.handleTestEvent({ name: "run_describe_start", describeBlock: block });
+        await env.handleTestEvent({ name: "test_start", test: later });
+        expect([block.mode, later.mode]).toEqual([undefined, undefined]);
+    });
+});
+
+test("the mutation sequencer runs the files that failed last first, then the fastest, then those never timed", () => {
+    const sequencer = new Sequencer({ contexts: [], globalConfig: {} });
+    const timings: Record<string, [failed: boolean, ms?: number]> = {
+        "properties.test.ts": [false, 27_000],
+        "config.test.ts": [false, 900],
+        "values.test.ts": [true, 2_300],
+        "identity.test.ts": [false, 19_000],
+        "new.test.ts": [false, undefined],
+        "backup.test.ts": [true, 11_000],
+    };
+    sequencer.time = (test) => timings[path.basename((test as { path: string }).path)][1];
+    sequencer.hasFailed = (test) => timings[path.basename((test as { path: string }).path)][0];
+    const sorted = sequencer.sort(Object.keys(timings).map((name) => ({ path: `/repo/tests/${name}` })));
+    expect(sorted.map((test) => path.basename(test.path))).toEqual(["values.test.ts", "backup.test.ts", "config.test.ts", "identity.test.ts", "properties.test.ts", "new.test.ts"]);
 });

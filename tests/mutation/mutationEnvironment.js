@@ -1,10 +1,16 @@
 // The test environment of `npm run mutate` (stryker.config.json → jest.mutation.config.js), never of `npm test`.
+// It does two things Stryker's jest runner does not.
 //
-// Stryker's jest runner attributes coverage to the test that is running (it sets `currentTestId` on test_start).
+// 1. Coverage of beforeAll hooks. Stryker's jest runner attributes coverage to the test that is running (it sets `currentTestId` on test_start).
 // Most suites here run the whole program once in a `beforeAll` and then inspect what it registered, so the code under
 // test runs before any test has started: Stryker counts it as "static" coverage and, with `ignoreStatic`, never
 // mutates it, which would leave most of the program out of the score. This environment gives what a `beforeAll`
 // reaches to every test of its describe block (and the blocks inside it), which is what those tests check.
+//
+// 2. Bail. Stryker asks jest for no bail (jest has none programmatically), so every mutant ran all of its covering
+// tests even after the first one failed, and a killed mutant in the program cost as much as a survivor (a minute and
+// more). Once a test has failed under a mutant, this skips every later block and test of that mutant's run, its
+// beforeAll hooks included: one failure is all Stryker needs to count the mutant killed.
 const { TestEnvironment } = require("jest-environment-node");
 
 /** The test id Stryker's coverage counters use while a beforeAll hook runs; no real test has this name. */
@@ -42,7 +48,33 @@ function inheritedCoverage(test, hookCoverage) {
     return inherited;
 }
 
-class BeforeAllCoverageEnvironment extends TestEnvironment {
+/** The variable Stryker's jest runner sets to the mutant under test during a mutant run, and only then. */
+const ACTIVE_MUTANT_VARIABLE = "__STRYKER_ACTIVE_MUTANT__";
+
+/**
+ * The mutant a test has failed for. Module state, not the environment's: jest makes one environment per test file,
+ * and Stryker runs all files of a mutant in band, in this process, where this module is loaded once.
+ */
+const bail = { killedMutant: undefined };
+
+/** Records a failure under the active mutant; skips what would run after one. */
+function bailOnFailure(event) {
+    const activeMutant = process.env[ACTIVE_MUTANT_VARIABLE];
+    if (activeMutant === undefined) {
+        return;
+    }
+    if ((event.name === "test_done" && event.test.errors.length > 0) || event.name === "hook_failure") {
+        bail.killedMutant = activeMutant;
+    } else if (bail.killedMutant === activeMutant) {
+        if (event.name === "run_describe_start") {
+            event.describeBlock.mode = "skip";
+        } else if (event.name === "test_start") {
+            event.test.mode = "skip";
+        }
+    }
+}
+
+class MutationEnvironment extends TestEnvironment {
     constructor(config, context) {
         super(config, context);
         /** describe block → what its beforeAll hooks reached */
@@ -55,6 +87,7 @@ class BeforeAllCoverageEnvironment extends TestEnvironment {
     }
 
     async handleTestEvent(event) {
+        bailOnFailure(event);
         const stryker = this.stryker();
         if (!stryker) {
             return;
@@ -78,7 +111,8 @@ class BeforeAllCoverageEnvironment extends TestEnvironment {
     }
 }
 
-module.exports = BeforeAllCoverageEnvironment;
+module.exports = MutationEnvironment;
+module.exports.ACTIVE_MUTANT_VARIABLE = ACTIVE_MUTANT_VARIABLE;
 module.exports.inheritedCoverage = inheritedCoverage;
 module.exports.fullTestName = fullTestName;
 module.exports.HOOK_TEST_ID = HOOK_TEST_ID;
