@@ -169,8 +169,9 @@ test("the mutation sequencer runs the files that failed last first, then the fas
         "new.test.ts": [false, undefined],
         "backup.test.ts": [true, 11_000],
     };
-    sequencer.time = (test) => timings[path.basename((test as { path: string }).path)][1];
-    sequencer.hasFailed = (test) => timings[path.basename((test as { path: string }).path)][0];
+    const timingOf = (test: unknown) => timings[path.basename((test as { path: string }).path)] ?? [false, undefined];
+    sequencer.time = (test) => timingOf(test)[1];
+    sequencer.hasFailed = (test) => timingOf(test)[0];
     const sorted = sequencer.sort(Object.keys(timings).map((name) => ({ path: `/repo/tests/${name}` })));
     expect(sorted.map((test) => path.basename(test.path))).toEqual(["values.test.ts", "backup.test.ts", "config.test.ts", "identity.test.ts", "properties.test.ts", "new.test.ts"]);
 });
