@@ -77,6 +77,27 @@ test("a failed beforeAll still hands on what it reached; other hooks and module 
     expect(stryker.mutantCoverage).toEqual({ static: { "1": 1, "2": 1 }, perTest: { "the k8s stack what survives one node lost": { "3": 1 } } });
 });
 
+test("what loading a test file reached (module-level code) is covered by every test of that file, not by another file's", async () => {
+    const { env, stryker, cover } = environment();
+    env.global.__stryker__ = stryker;
+    cover("1"); // an earlier file loaded this module
+    await env.handleTestEvent({ name: "setup" });
+    cover("1");
+    cover("5");
+    await env.handleTestEvent({ name: "run_start" });
+    await env.handleTestEvent({ name: "test_start", test: testNamed("the restic path", sibling) });
+    expect(stryker.mutantCoverage.perTest).toEqual({ "config rules the restic path": { "1": 1, "5": 1 } });
+
+    const next = environment().env;
+    next.global.__stryker__ = stryker;
+    await next.handleTestEvent({ name: "setup" });
+    await next.handleTestEvent({ name: "run_start" });
+    await next.handleTestEvent({ name: "test_start", test: testNamed("another file's test", root) });
+    expect(stryker.mutantCoverage.perTest["another file's test"]).toBeUndefined();
+    // Stryker still counts them static as well: such a mutant is "hybrid" and runs the tests that cover it.
+    expect(stryker.mutantCoverage.static).toEqual({ "1": 2, "5": 1 });
+});
+
 test("outside a Stryker run it does nothing", async () => {
     const { env } = environment();
     await env.handleTestEvent({ name: "hook_start", hook: { type: "beforeAll", parent: outer } });

@@ -1,11 +1,17 @@
 // The test environment of `npm run mutate` (stryker.config.json → jest.mutation.config.js), never of `npm test`.
 // It does two things Stryker's jest runner does not.
 //
-// 1. Coverage of beforeAll hooks. Stryker's jest runner attributes coverage to the test that is running (it sets `currentTestId` on test_start).
-// Most suites here run the whole program once in a `beforeAll` and then inspect what it registered, so the code under
-// test runs before any test has started: Stryker counts it as "static" coverage and, with `ignoreStatic`, never
-// mutates it, which would leave most of the program out of the score. This environment gives what a `beforeAll`
-// reaches to every test of its describe block (and the blocks inside it), which is what those tests check.
+// 1. Coverage of what runs outside a test. Stryker's jest runner attributes coverage to the test that is running (it
+// sets `currentTestId` on test_start); what runs before is "static".
+// - Most suites here run the whole program once in a `beforeAll` and then inspect what it registered, so the code
+//   under test runs before any test has started: with `ignoreStatic` Stryker never mutates it, which would leave most
+//   of the program out of the score. This environment gives what a `beforeAll` reaches to every test of its describe
+//   block (and the blocks inside it), which is what those tests check.
+// - Module-level code (constants, zod schemas) runs when a test file imports the module, again in every file (jest
+//   gives each file its own module registry). A mutant there that some test also reaches at run time is "hybrid", and
+//   Stryker then runs only the tests that reached it at run time: a file that imported the constant and asserts on
+//   it was never run (`RESTIC_DIR` → "" survived although a test asserts the path). This environment gives what the
+//   file's loading reached to every test of that file.
 //
 // 2. Bail. Stryker asks jest for no bail (jest has none programmatically), so every mutant ran all of its covering
 // tests even after the first one failed, and a killed mutant in the program cost as much as a survivor (a minute and
@@ -31,6 +37,17 @@ function addCoverage(into, from) {
         into[mutant] = (into[mutant] || 0) + hits;
     }
     return into;
+}
+
+/** The counters that grew from `before` to `after`, by how much. */
+function coverageAdded(before, after) {
+    const added = {};
+    for (const [mutant, hits] of Object.entries(after)) {
+        if (hits > (before[mutant] || 0)) {
+            added[mutant] = hits - (before[mutant] || 0);
+        }
+    }
+    return added;
 }
 
 /**
@@ -79,6 +96,9 @@ class MutationEnvironment extends TestEnvironment {
         super(config, context);
         /** describe block → what its beforeAll hooks reached */
         this.hookCoverage = new Map();
+        /** Static counters before this file loaded, then what loading it reached. */
+        this.staticBeforeLoad = undefined;
+        this.loadCoverage = {};
     }
 
     /** Stryker's shared context (the instrumented code's `__stryker__`); absent outside a Stryker run. */
@@ -92,7 +112,11 @@ class MutationEnvironment extends TestEnvironment {
         if (!stryker) {
             return;
         }
-        if (event.name === "hook_start" && event.hook.type === "beforeAll") {
+        if (event.name === "setup") {
+            this.staticBeforeLoad = { ...(stryker.mutantCoverage?.static ?? {}) };
+        } else if (event.name === "run_start" && this.staticBeforeLoad !== undefined) {
+            this.loadCoverage = coverageAdded(this.staticBeforeLoad, stryker.mutantCoverage?.static ?? {});
+        } else if (event.name === "hook_start" && event.hook.type === "beforeAll") {
             stryker.currentTestId = HOOK_TEST_ID;
         } else if ((event.name === "hook_success" || event.name === "hook_failure") && event.hook.type === "beforeAll") {
             stryker.currentTestId = undefined;
@@ -102,7 +126,7 @@ class MutationEnvironment extends TestEnvironment {
                 delete perTest[HOOK_TEST_ID];
             }
         } else if (event.name === "test_start") {
-            const inherited = inheritedCoverage(event.test, this.hookCoverage);
+            const inherited = addCoverage(inheritedCoverage(event.test, this.hookCoverage), this.loadCoverage);
             if (Object.keys(inherited).length > 0 && stryker.mutantCoverage) {
                 const id = fullTestName(event.test);
                 stryker.mutantCoverage.perTest[id] = addCoverage(stryker.mutantCoverage.perTest[id] ?? {}, inherited);
