@@ -18,8 +18,6 @@ export const OFFSITE_ENV_FILE = "/etc/authentik-backup/offsite.env";
 /** What restic needs besides the plain settings: each becomes `export NAME='value'` in OFFSITE_ENV_FILE. */
 export interface OffsitePlan {
     readonly repository: string;
-    /** Names of the backend credentials, from backup.offsite.env (their values are secrets). */
-    readonly credentialNames: readonly string[];
     /** Off-site snapshots carry this as their host, so that every container of the stack is the same host to restic. */
     readonly host: string;
     /** Restic runs from this image's binary. */
@@ -50,7 +48,6 @@ export function planBackup(config: StackConfig, authentik: AuthentikPlan, stack:
     const offsitePlan: OffsitePlan | undefined = offsite
         ? {
               repository: offsite.repository,
-              credentialNames: Object.keys(offsite.env).sort(),
               host: `authentik-sso-${stack}`,
               resticImage: config.docker.images.restic,
               ...(offsite.repository.startsWith("/") ? { hostRepositoryPath: offsite.repository } : {}),

@@ -426,6 +426,12 @@ describe("authentik release lines", () => {
             expect(JSON.stringify(container.inputs.volumes)).not.toContain("/data/media");
             expect(container.inputs.shmSize).toBe(shm);
         }
+        // The backup container reads the same files, read-only, under its files root.
+        expect((byName(run, "backup-container").inputs.volumes as unknown[])[0]).toEqual(
+            storage === "/data"
+                ? { volumeName: "authentik-data", containerPath: "/sources/data", readOnly: true }
+                : { volumeName: "authentik-media", containerPath: "/sources/media", readOnly: true },
+        );
         expect(byName(run, "authentik-server").inputs.memory).toBe(serverMb);
         expect(byName(run, "authentik-worker").inputs.memory).toBe(workerMb);
         expect(imageOf(run, byName(run, "authentik-server"))).toBe(`ghcr.io/goauthentik/server:${version}`);

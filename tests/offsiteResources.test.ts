@@ -5,11 +5,12 @@
  * restic in offsite.test.ts.
  */
 import { DEFAULT_IMAGES } from "../lib/config";
-import { OFFSITE_ENV_FILE } from "../lib/backupPlan";
 import { ProgramRun, RecordedResource, byName, envOf, findByName, loadStackFile, mockImageId, runProgram, visibleInputs, withOverrides } from "./harness";
 
 const local = loadStackFile("local");
 const localBackup = local.config["authentik-sso:backup"] as Record<string, unknown>;
+/** Where the script finds the secret settings (a literal, not lib/backupPlan's constant: a test of that constant). */
+const OFFSITE_ENV_FILE = "/etc/authentik-backup/offsite.env";
 const REPOSITORY = "s3:s3.eu-central-1.amazonaws.com/example-bucket/authentik";
 const CREDENTIALS = { AWS_ACCESS_KEY_ID: "AKIAEXAMPLEACCESSKEY", AWS_SECRET_ACCESS_KEY: "example/secret+access-key" };
 
@@ -79,7 +80,14 @@ describe("backup.offsite with an S3 repository", () => {
             POSTGRES_IMAGE: DEFAULT_IMAGES.postgresql,
         });
         expect(JSON.stringify(envOf(container))).not.toContain("AWS_");
-        expect(container.inputs.volumes).toEqual(expect.arrayContaining([{ volumeName: "authentik-restic", containerPath: "/opt/restic", readOnly: true }]));
+        // The restic binary read-only, and nothing for the repository: an S3 repository is not a path on the host.
+        expect(container.inputs.volumes).toEqual([
+            { volumeName: "authentik-data", containerPath: "/sources/data", readOnly: true },
+            { volumeName: "authentik-certs", containerPath: "/sources/certs", readOnly: true },
+            { volumeName: "authentik-custom-templates", containerPath: "/sources/templates", readOnly: true },
+            { hostPath: String(localBackup.hostPath), containerPath: "/backups", readOnly: false },
+            { volumeName: "authentik-restic", containerPath: "/opt/restic", readOnly: true },
+        ]);
     });
 
     test("repository, password, credentials and the secret key reach restic in a 0400 file, as a secret", () => {

@@ -27,6 +27,25 @@ describe("the backup container as a resource", () => {
         expect(byName(run, "backup-container").inputs.networksAdvanced).toEqual([{ name: "authentik-network", aliases: ["backup"] }]);
     });
 
+    test("runs the uploaded script's loop as its only process, with the settings the script reads", () => {
+        const container = byName(run, "backup-container");
+        expect(container.inputs.entrypoints).toEqual(["/bin/sh", "/usr/local/bin/authentik-backup"]);
+        expect(container.inputs.command).toEqual(["loop"]);
+        expect(container.inputs.uploads).toEqual([expect.objectContaining({ file: "/usr/local/bin/authentik-backup", executable: true })]);
+        const script = String((container.inputs.uploads as { content: string }[])[0]?.content);
+        expect(script).toMatch(/^loop\) loop ;;$/m);
+        // The files root the script archives is where the read-only mounts are.
+        expect(envOf(container).FILES_ROOT).toBe("/sources");
+    });
+
+    test("every container's environment is NAME=value with a name a shell and Docker take", () => {
+        for (const container of ofType(run, "docker:index/container:Container")) {
+            for (const entry of container.inputs.envs as string[]) {
+                expect(`${container.name}: ${entry.split("=")[0]}`).toMatch(/^[\w-]+: [A-Za-z_][A-Za-z0-9_]*$/);
+            }
+        }
+    });
+
     test("reads authentik's files read-only and writes only to the backup folder", () => {
         expect(byName(run, "backup-container").inputs.volumes).toEqual([
             { volumeName: "authentik-data", containerPath: "/sources/data", readOnly: true },
