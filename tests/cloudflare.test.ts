@@ -92,6 +92,12 @@ describe("dev stack behind a Cloudflare Tunnel", () => {
         });
         const image = byName(run, "cloudflared-image");
         expect(image.inputs.name).toBe(DEFAULT_IMAGES.cloudflared);
+        // One component owns the image, each connector and its gate.
+        const component = run.resources.find((resource) => resource.urn === connector.parent);
+        expect(`${component?.type}::${component?.name}`).toBe("authentik-sso:docker:Cloudflared::cloudflared");
+        for (const name of ["cloudflared-image", "cloudflared-1-ready"]) {
+            expect(byName(run, name).parent).toBe(connector.parent);
+        }
     });
 
     test("order: the connector starts after the ingress config and the server's gate; destroy removes it before the tunnel", () => {

@@ -145,10 +145,15 @@ describe("bail: once a test fails under a mutant, the rest of that mutant's run 
         expect(block.mode).toBe("skip");
     });
 
-    test("a failed hook counts as a failure", async () => {
+    test("a failed beforeAll bails only once a test has reported it: skipping its tests would hide the failure", async () => {
         const { env } = environment();
         process.env[Environment.ACTIVE_MUTANT_VARIABLE] = "43";
         await env.handleTestEvent({ name: "hook_failure", hook: { type: "beforeAll", parent: outer } });
+        const carrier = newTest("carries the hook's error");
+        carrier.errors.push(new Error("the program threw"));
+        await env.handleTestEvent({ name: "test_start", test: carrier });
+        expect(carrier.mode).toBeUndefined();
+        await env.handleTestEvent({ name: "test_done", test: carrier });
         const block = newBlock();
         await env.handleTestEvent({ name: "run_describe_start", describeBlock: block });
         expect(block.mode).toBe("skip");

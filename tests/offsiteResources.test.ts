@@ -48,7 +48,11 @@ describe("backup.offsite with an S3 repository", () => {
             ].sort(),
         );
         expect(byName(run, "backup-image-restic").inputs.name).toBe(DEFAULT_IMAGES.restic);
-        expect(byName(run, "backup-offsite-password").inputs).toMatchObject({ length: 48, special: false });
+        expect(byName(run, "backup-offsite-password").inputs).toEqual({ length: 48, special: false, minLower: 4, minUpper: 4, minNumeric: 4 });
+        const component = byName(run, "backup");
+        for (const name of ["backup-image-restic", "backup-offsite-password", "backup-restic-install", "backup-container"]) {
+            expect(byName(run, name).parent).toBe(component.urn);
+        }
     });
 
     test("the install copies restic out of its image into the volume, without network, again when the image changes", () => {
@@ -59,7 +63,8 @@ describe("backup.offsite with an S3 repository", () => {
         expect(script).toContain(`--entrypoint /bin/sh '${mockImageId(DEFAULT_IMAGES.restic)}'`);
         expect(script).toContain("cp /usr/bin/restic /out/restic.new");
         expect(script).toContain("mv /out/restic.new /out/restic");
-        expect(install.inputs.triggers).toEqual(expect.arrayContaining([mockImageId(DEFAULT_IMAGES.restic), "authentik-restic"]));
+        // On the local Docker there is no host identity to add: a new VM is what re-runs the install elsewhere.
+        expect(install.inputs.triggers).toEqual([mockImageId(DEFAULT_IMAGES.restic), "authentik-restic"]);
         expect(install.dependencies).toContain(byName(run, "authentik-volume-restic").urn);
         expect(container.dependencies).toContain(install.urn);
     });
@@ -117,6 +122,18 @@ describe("backup.offsite with an S3 repository", () => {
 });
 
 describe("backup.offsite variants", () => {
+    test("on a Proxmox VM the restic install runs again on a new VM (the host identity is one of its triggers)", async () => {
+        const dev = loadStackFile("dev");
+        const devBackup = dev.config["authentik-sso:backup"] as Record<string, unknown>;
+        const run = await runProgram({
+            stack: "dev",
+            config: withOverrides(dev, { backup: { ...devBackup, offsite: { repository: REPOSITORY, env: CREDENTIALS } } }, { keys: ["authentik-sso:backup"], values: Object.values(CREDENTIALS) }),
+        });
+        const hostLabel = (byName(run, "backup-container").inputs.labels as { label: string; value: string }[]).find((label) => label.label === "io.authentik-sso.host");
+        expect(hostLabel?.value).toMatch(/\S/);
+        expect(byName(run, "backup-restic-install").inputs.triggers).toEqual([mockImageId(DEFAULT_IMAGES.restic), "authentik-restic", hostLabel?.value]);
+    });
+
     test("a configured password is used, and none generated", async () => {
         const password = "a-repository-password-from-the-vault";
         const run = await runProgram({ stack: "local", config: withOffsite({ repository: "b2:bucket:authentik", password, env: { B2_ACCOUNT_ID: "id", B2_ACCOUNT_KEY: "key" } }, ["id", "key", password]) });

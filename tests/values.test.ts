@@ -31,6 +31,8 @@ describe("the backup container as a resource", () => {
         const container = byName(run, "backup-container");
         expect(container.inputs.entrypoints).toEqual(["/bin/sh", "/usr/local/bin/authentik-backup"]);
         expect(container.inputs.command).toEqual(["loop"]);
+        // root: it reads every file of authentik's volumes, whatever their owner, and writes the backup folder.
+        expect(container.inputs.user).toBe("root");
         expect(container.inputs.uploads).toEqual([expect.objectContaining({ file: "/usr/local/bin/authentik-backup", executable: true })]);
         const script = String((container.inputs.uploads as { content: string }[])[0]?.content);
         expect(script).toMatch(/^loop\) loop ;;$/m);

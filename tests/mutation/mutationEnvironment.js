@@ -80,7 +80,9 @@ function bailOnFailure(event) {
     if (activeMutant === undefined) {
         return;
     }
-    if ((event.name === "test_done" && event.test.errors.length > 0) || event.name === "hook_failure") {
+    // A failed beforeAll is not counted here: jest hands its error to each test of the block, which then fails at
+    // test_done. Bailing on the hook itself would skip those tests and hide the failure.
+    if (event.name === "test_done" && event.test.errors.length > 0) {
         bail.killedMutant = activeMutant;
     } else if (bail.killedMutant === activeMutant) {
         if (event.name === "run_describe_start") {
