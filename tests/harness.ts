@@ -60,8 +60,17 @@ export interface RecordedInvoke {
     args: Record<string, unknown>;
 }
 
+/** What a component (or the stack) handed to registerOutputs: it lands in the state, in plain text unless secret. */
+export interface RegisteredOutputs {
+    outputs: Record<string, unknown>;
+    /** Dotted paths of outputs that were secret. */
+    secretPaths: string[];
+}
+
 export interface ProgramRun {
     resources: RecordedResource[];
+    /** registerOutputs calls, by URN. */
+    registeredOutputs: Record<string, RegisteredOutputs>;
     outputs: Record<string, { value: unknown; secret: boolean }>;
     invokes: RecordedInvoke[];
     /** Plain-text values of every generated or configured secret the run saw. */
@@ -385,6 +394,14 @@ async function runProgramOnce(options: RunOptions): Promise<ProgramRun> {
             callback(err, resp);
         });
     };
+    const registeredOutputs: ProgramRun["registeredOutputs"] = {};
+    const registerResourceOutputs = monitor.registerResourceOutputs.bind(monitor);
+    monitor.registerResourceOutputs = (req: any, callback: (err: unknown, resp: any) => void) => {
+        const secretPaths: string[] = [];
+        const outputs = unwrap(req.getOutputs()?.toJavaScript() ?? {}, "", secretPaths) as Record<string, unknown>;
+        registeredOutputs[req.getUrn()] = { outputs, secretPaths };
+        registerResourceOutputs(req, callback);
+    };
     const readResource = monitor.readResource.bind(monitor);
     monitor.readResource = (req: any, callback: (err: unknown, resp: any) => void) => {
         readResource(req, (err: unknown, resp: any) => {
@@ -416,7 +433,7 @@ async function runProgramOnce(options: RunOptions): Promise<ProgramRun> {
     for (const tunnel of resources.filter((resource) => resource.type === "cloudflare:index/zeroTrustTunnelCloudflared:ZeroTrustTunnelCloudflared")) {
         state.secretValues.add(connectorToken(String(tunnel.inputs.accountId), tunnel.id, String(tunnel.inputs.tunnelSecret)));
     }
-    return { resources, outputs, invokes: state.invokes, secretValues: [...state.secretValues] };
+    return { resources, registeredOutputs, outputs, invokes: state.invokes, secretValues: [...state.secretValues] };
 }
 /* eslint-enable @typescript-eslint/no-explicit-any */
 
@@ -554,10 +571,20 @@ export function transitiveDependencies(run: ProgramRun, resource: RecordedResour
     return seen;
 }
 
+/** The top-level properties a state file or preview would show in plain text (those with a secret inside left out), as JSON. */
+function visibleProperties(properties: Record<string, unknown>, secretPaths: readonly string[]): string {
+    const hidden = (key: string) => secretPaths.some((secretPath) => secretPath === key || secretPath.startsWith(`${key}.`) || secretPath.startsWith(`${key}[`));
+    return JSON.stringify(Object.fromEntries(Object.entries(properties).filter(([key]) => !hidden(key))));
+}
+
 /** The inputs a state file or preview would show in plain text (secret inputs left out), as JSON. */
 export function visibleInputs(resource: RecordedResource): string {
-    const hidden = (key: string) => resource.secretPaths.some((secretPath) => secretPath === key || secretPath.startsWith(`${key}.`) || secretPath.startsWith(`${key}[`));
-    return JSON.stringify(Object.fromEntries(Object.entries(resource.inputs).filter(([key]) => !hidden(key))));
+    return visibleProperties(resource.inputs, resource.secretPaths);
+}
+
+/** What a component's registerOutputs put into the state in plain text, as JSON. */
+export function visibleRegisteredOutputs(registered: RegisteredOutputs): string {
+    return visibleProperties(registered.outputs, registered.secretPaths);
 }
 
 /** The env list of a container as KEY → value. */

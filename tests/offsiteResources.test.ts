@@ -117,6 +117,11 @@ describe("backup.offsite with an S3 repository", () => {
             }
         }
         expect(run.outputs.offsitePassword?.secret).toBe(true);
+        // The backup component's own outputs (state) hold the password as a secret, beside its container's name.
+        const registered = run.registeredOutputs[byName(run, "backup").urn];
+        expect(registered?.outputs.containerName).toBe("authentik-backup");
+        expect(registered?.secretPaths).toEqual(["offsitePassword"]);
+        expect(run.secretValues).toContain(registered?.outputs.offsitePassword);
         expect(run.outputs.offsiteRepository).toEqual({ value: REPOSITORY, secret: true });
     });
 });

@@ -8,7 +8,7 @@ import * as path from "path";
 import { parse as parseYaml } from "yaml";
 import { DEFAULT_IMAGES } from "../lib/config";
 import { BlastRadius, blastRadius } from "./blastRadius";
-import { ProgramRun, REPO_ROOT, StackConfigInput, byName, envOf, loadStackFile, ofType, runProgram, stackNames, transitiveDependencies, visibleInputs, withOverrides } from "./harness";
+import { ProgramRun, REPO_ROOT, StackConfigInput, byName, envOf, loadStackFile, ofType, runProgram, stackNames, transitiveDependencies, visibleInputs, visibleRegisteredOutputs, withOverrides } from "./harness";
 
 const STACKS = stackNames();
 const CONTAINER = "docker:index/container:Container";
@@ -105,6 +105,18 @@ describe.each(VARIANTS)("stack %s", (_name, stack, config) => {
                 expect({ output: name, leaks }).toEqual({ output: name, leaks: [] });
             }
         }
+        // Components' registered outputs are state too.
+        for (const [urn, registered] of Object.entries(run.registeredOutputs)) {
+            const visible = visibleRegisteredOutputs(registered);
+            const leaks = run.secretValues.filter((secret) => visible.includes(secret));
+            expect({ component: urn, leaks }).toEqual({ component: urn, leaks: [] });
+        }
+    });
+
+    test("every component ends with registerOutputs (the engine marks it complete only then)", () => {
+        const components = run.resources.filter((resource) => !resource.custom && resource.type.startsWith("authentik-sso:"));
+        expect(components.length).toBeGreaterThan(3);
+        expect(components.filter((component) => run.registeredOutputs[component.urn] === undefined).map((component) => `${component.type}::${component.name}`)).toEqual([]);
     });
 
     test("hardening: every container has a health check, a gate, a restart policy, a memory limit and no-new-privileges", () => {
