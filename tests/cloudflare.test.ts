@@ -98,6 +98,7 @@ describe("dev stack behind a Cloudflare Tunnel", () => {
         for (const name of ["cloudflared-image", "cloudflared-1-ready"]) {
             expect(byName(run, name).parent).toBe(connector.parent);
         }
+        expect(run.registeredOutputs[connector.parent]?.outputs).toEqual({ containerNames: ofType(run, "docker:index/container:Container").map((container) => String(container.inputs.name)).filter((name) => name.includes("cloudflared")) });
     });
 
     test("order: the connector starts after the ingress config and the server's gate; destroy removes it before the tunnel", () => {
