@@ -5,7 +5,7 @@
  * restic in offsite.test.ts.
  */
 import { DEFAULT_IMAGES } from "../lib/config";
-import { ProgramRun, RecordedResource, byName, envOf, findByName, loadStackFile, mockImageId, runProgram, visibleInputs, withOverrides } from "./harness";
+import { ProgramRun, RecordedResource, StackConfigInput, byName, envOf, findByName, loadStackFile, mockImageId, runProgram, visibleInputs, withOverrides } from "./harness";
 
 const local = loadStackFile("local");
 const localBackup = local.config["authentik-sso:backup"] as Record<string, unknown>;
@@ -14,8 +14,10 @@ const OFFSITE_ENV_FILE = "/etc/authentik-backup/offsite.env";
 const REPOSITORY = "s3:s3.eu-central-1.amazonaws.com/example-bucket/authentik";
 const CREDENTIALS = { AWS_ACCESS_KEY_ID: "AKIAEXAMPLEACCESSKEY", AWS_SECRET_ACCESS_KEY: "example/secret+access-key" };
 
-function withOffsite(offsite: Record<string, unknown>, secretValues: string[] = Object.values(CREDENTIALS)) {
-    return withOverrides(local, { backup: { ...localBackup, offsite } }, { keys: ["authentik-sso:backup"], values: secretValues });
+/** A stack's config (the local one unless given) with backup.offsite set, its credentials as secrets. */
+function withOffsite(offsite: Record<string, unknown>, secretValues: string[] = Object.values(CREDENTIALS), base: StackConfigInput = local) {
+    const backup = base.config["authentik-sso:backup"] as Record<string, unknown>;
+    return withOverrides(base, { backup: { ...backup, offsite } }, { keys: ["authentik-sso:backup"], values: secretValues });
 }
 
 interface Upload {
@@ -128,12 +130,7 @@ describe("backup.offsite with an S3 repository", () => {
 
 describe("backup.offsite variants", () => {
     test("on a Proxmox VM the restic install runs again on a new VM (the host identity is one of its triggers)", async () => {
-        const dev = loadStackFile("dev");
-        const devBackup = dev.config["authentik-sso:backup"] as Record<string, unknown>;
-        const run = await runProgram({
-            stack: "dev",
-            config: withOverrides(dev, { backup: { ...devBackup, offsite: { repository: REPOSITORY, env: CREDENTIALS } } }, { keys: ["authentik-sso:backup"], values: Object.values(CREDENTIALS) }),
-        });
+        const run = await runProgram({ stack: "dev", config: withOffsite({ repository: REPOSITORY, env: CREDENTIALS }, undefined, loadStackFile("dev")) });
         const hostLabel = (byName(run, "backup-container").inputs.labels as { label: string; value: string }[]).find((label) => label.label === "io.authentik-sso.host");
         expect(hostLabel?.value).toMatch(/\S/);
         expect(byName(run, "backup-restic-install").inputs.triggers).toEqual([mockImageId(DEFAULT_IMAGES.restic), "authentik-restic", hostLabel?.value]);
