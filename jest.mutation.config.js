@@ -14,8 +14,8 @@ module.exports = {
     // renovate.test.ts reads the source files as text (its version patterns must find each pin), and Stryker hands it
     // the instrumented text of the module under mutation: it fails before any mutant, and tests no program behaviour.
     testPathIgnorePatterns: ["/node_modules/", "<rootDir>/tests/renovate\\.test\\.ts$"],
-    // Each test gets the coverage of the beforeAll hooks it depends on, and a mutant's run stops at its first failed
-    // test (tests/mutation/mutationEnvironment.js).
+    // Each test gets the coverage of the beforeAll hooks it depends on and of its file's loading, and a mutant's run
+    // stops at its first failed test (tests/mutation/mutationEnvironment.js).
     // An absolute path: Stryker's jest plugin loads the environment itself and does not expand <rootDir>.
     testEnvironment: path.join(__dirname, "tests", "mutation", "mutationEnvironment.js"),
     // With that bail, the files that killed the last mutant and then the fastest run first.

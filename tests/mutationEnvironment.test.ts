@@ -1,6 +1,7 @@
 /**
- * The test environment of `npm run mutate` gives what a beforeAll reaches to the tests of its describe blocks, as
- * Stryker's coverage counters would have it had the code run inside those tests, and stops a mutant's run at its
+ * The test environment of `npm run mutate` gives what a beforeAll reaches to the tests of its describe blocks, and
+ * what loading a file reaches to that file's tests, as Stryker's coverage counters would have it had the code run
+ * inside those tests, and stops a mutant's run at its
  * first failure; its sequencer runs the cheapest files first (README, "Tests").
  */
 import * as path from "path";
