@@ -20,5 +20,7 @@ module.exports = {
     testEnvironment: path.join(__dirname, "tests", "mutation", "mutationEnvironment.js"),
     // With that bail, the files that killed the last mutant and then the fastest run first.
     testSequencer: path.join(__dirname, "tests", "mutation", "fastFirstSequencer.js"),
+    // Files with nothing to run for the mutant (it is killed, or none of their tests covers it) are not loaded.
+    runner: path.join(__dirname, "tests", "mutation", "skippingRunner.js"),
     reporters: ["default"],
 };

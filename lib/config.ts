@@ -527,6 +527,11 @@ export function containerMemoryPlan(config: Pick<StackConfig, "authentik" | "doc
     return plan;
 }
 
+/** Whether `inner` is `outer` or a path below it (`/a/bc` is not below `/a/b`). */
+function isWithinPath(inner: string, outer: string): boolean {
+    return `${inner}/`.startsWith(`${outer}/`);
+}
+
 function checkCrossKeyRules(config: StackConfig, ctx: z.RefinementCtx): void {
     const memory = releaseMemory(config.authentik.version);
     for (const role of ["server", "worker"] as const) {
@@ -598,7 +603,8 @@ function checkCrossKeyRules(config: StackConfig, ctx: z.RefinementCtx): void {
         });
     }
     const repository = config.backup.offsite?.repository;
-    if (repository?.startsWith("/") && (`${repository}/`.startsWith(`${config.backup.hostPath}/`) || `${config.backup.hostPath}/`.startsWith(`${repository}/`))) {
+    // hostPath is absolute, so a scheme URL is never inside it nor contains it.
+    if (repository !== undefined && (isWithinPath(repository, config.backup.hostPath) || isWithinPath(config.backup.hostPath, repository))) {
         ctx.addIssue({
             code: "custom",
             path: ["backup", "offsite", "repository"],

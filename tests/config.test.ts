@@ -88,6 +88,11 @@ const cases: Case[] = [
         expected: ["authentik-sso:backup.offsite.repository", "must lie outside backup.hostPath (/tmp/authentik-backups)"],
     },
     {
+        rule: "a path repository does not hold the local backup folder either",
+        overrides: { backup: { ...localBackup, offsite: { repository: "/tmp" } } },
+        expected: ["authentik-sso:backup.offsite.repository", '"/tmp"', "must lie outside backup.hostPath (/tmp/authentik-backups)"],
+    },
+    {
         rule: "off-site copies follow the daily backup",
         overrides: { backup: { ...localBackup, enabled: false, offsite: { repository: "/mnt/nas/restic" } } },
         expected: ["authentik-sso:backup.enabled", "got false", "must be true with backup.offsite"],
@@ -457,6 +462,36 @@ describe("config validation stops the program before any resource exists", () =>
         expect(withOffsite.backup.offsite).toEqual({ repository: "b2:bucket:authentik", env: {}, keep: { daily: 7, weekly: 4, monthly: 6 }, checkDay: "sunday" });
         // restic runs in the backup container: it gets more memory.
         expect(withOffsite.docker.memoryLimitsMb.backup).toBe(128);
+    });
+});
+
+describe("values at the edge of a rule", () => {
+    const minimal = { domain: "auth.example.com", authentik: { bootstrapEmail: "a@example.com" } };
+    const problemsOf = (settings: Record<string, unknown>): readonly string[] => {
+        try {
+            parseStackConfig({ ...minimal, ...settings });
+            return [];
+        } catch (caught) {
+            return (caught as ConfigError).problems;
+        }
+    };
+
+    // The default line's floors (upgrades.test.ts holds each line's): server 512 of 704 MB, worker 320 of 448 MB.
+    test.each([
+        ["server", 512, 704],
+        ["worker", 320, 448],
+    ] as const)("a %s memory limit of exactly the line's minimum (%i MB) is accepted, one MB less is not", (role, minimumMb, defaultMb) => {
+        expect(problemsOf({ docker: { memoryMb: 4096, memoryLimitsMb: { [role]: minimumMb } } })).toEqual([]);
+        expect(problemsOf({ docker: { memoryMb: 4096, memoryLimitsMb: { [role]: minimumMb - 1 } } })).toEqual([
+            `authentik-sso:docker.memoryLimitsMb.${role}: got ${minimumMb - 1}; is below what the authentik ${role} of ${DEFAULT_AUTHENTIK_VERSION} needs: at least ${minimumMb} MB (default ${defaultMb}; README "Memory")`,
+        ]);
+    });
+
+    test("a path repository next to the backup folder, sharing its name as a prefix, is outside it", () => {
+        const backup = (repository: string) => ({ backup: { hostPath: "/srv/backups", offsite: { repository } } });
+        expect(problemsOf(backup("/srv/backups-offsite"))).toEqual([]);
+        expect(problemsOf(backup("/srv"))).toEqual([expect.stringContaining("authentik-sso:backup.offsite.repository: got \"/srv\"; must lie outside backup.hostPath (/srv/backups)")]);
+        expect(problemsOf(backup("/srv/backups"))).toEqual([expect.stringContaining("must lie outside backup.hostPath")]);
     });
 });
 

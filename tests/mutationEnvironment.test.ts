@@ -4,13 +4,27 @@
  * inside those tests, and stops a mutant's run at its
  * first failure; its sequencer runs the cheapest files first (README, "Tests").
  */
+import * as fs from "fs";
+import * as os from "os";
 import * as path from "path";
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const Environment = require("./mutation/mutationEnvironment.js") as {
-    new (config: unknown, context: unknown): { global: Record<string, unknown>; handleTestEvent(event: unknown): Promise<void> };
+    new (config: unknown, context: unknown): { global: Record<string, unknown>; handleTestEvent(event: unknown, state?: unknown): Promise<void> };
     fullTestName(test: unknown): string;
+    testNamesFile(rootDir: string, testPath: string): string;
     HOOK_TEST_ID: string;
     ACTIVE_MUTANT_VARIABLE: string;
+};
+type RunnerTest = { path: string; context: { config: { rootDir: string } } };
+type FileResult = { skipped: boolean; testFilePath: string; numPendingTests: number; testResults: { status: string; fullName: string }[] };
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const Runner = require("./mutation/skippingRunner.js") as {
+    new (globalConfig: unknown, context: unknown): {
+        inner: { runTests(tests: RunnerTest[], watcher: unknown, options: unknown): Promise<void> };
+        runTests(tests: RunnerTest[], watcher: unknown, options: { serial: boolean }): Promise<void>;
+        on(name: string, listener: (payload: unknown) => unknown): () => void;
+    };
+    reasonToSkip(testPath: string, rootDir: string, testNamePattern: string | undefined, env?: Record<string, string | undefined>): string | undefined;
 };
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const Sequencer = require("./mutation/fastFirstSequencer.js") as new (options: unknown) => { sort(tests: unknown[]): { path: string }[]; time(test: unknown): number | undefined; hasFailed(test: unknown): boolean };
@@ -24,8 +38,11 @@ const testNamed = (name: string, parent: Block) => ({ name, parent });
 
 type Coverage = { static: Record<string, number>; perTest: Record<string, Record<string, number>> };
 
-function environment() {
-    const env = new Environment({ globalConfig: {}, projectConfig: { testEnvironmentOptions: {} } }, { console, docblockPragmas: {}, testPath: __filename });
+/** Where the environments of these tests record test names, never the repository. */
+const scratchRoot = fs.mkdtempSync(path.join(os.tmpdir(), "mutation-env-"));
+
+function environment(rootDir = scratchRoot, testPath = path.join(scratchRoot, "tests", "a.test.ts")) {
+    const env = new Environment({ globalConfig: {}, projectConfig: { rootDir, testEnvironmentOptions: {} } }, { console, docblockPragmas: {}, testPath });
     const stryker: { currentTestId?: string; mutantCoverage: Coverage } = { mutantCoverage: { static: {}, perTest: {} } };
     /** What the instrumented code does when it runs mutant `id`. */
     const cover = (id: string) => {
@@ -85,14 +102,15 @@ test("what loading a test file reached (module-level code) is covered by every t
     await env.handleTestEvent({ name: "setup" });
     cover("1");
     cover("5");
-    await env.handleTestEvent({ name: "run_start" });
+    const emptyRun = { rootDescribeBlock: { type: "describeBlock", name: "ROOT_DESCRIBE_BLOCK", children: [] } };
+    await env.handleTestEvent({ name: "run_start" }, emptyRun);
     await env.handleTestEvent({ name: "test_start", test: testNamed("the restic path", sibling) });
     expect(stryker.mutantCoverage.perTest).toEqual({ "config rules the restic path": { "1": 1, "5": 1 } });
 
     const next = environment().env;
     next.global.__stryker__ = stryker;
     await next.handleTestEvent({ name: "setup" });
-    await next.handleTestEvent({ name: "run_start" });
+    await next.handleTestEvent({ name: "run_start" }, emptyRun);
     await next.handleTestEvent({ name: "test_start", test: testNamed("another file's test", root) });
     expect(stryker.mutantCoverage.perTest["another file's test"]).toBeUndefined();
     // Stryker still counts them static as well: such a mutant is "hybrid" and runs the tests that cover it.
@@ -201,4 +219,116 @@ test("the mutation sequencer runs the files that failed last first, then the fas
     sequencer.hasFailed = (test) => timingOf(test)[0];
     const sorted = sequencer.sort(Object.keys(timings).map((name) => ({ path: `/repo/tests/${name}` })));
     expect(sorted.map((test) => path.basename(test.path))).toEqual(["values.test.ts", "backup.test.ts", "config.test.ts", "identity.test.ts", "properties.test.ts", "new.test.ts"]);
+});
+
+describe("the mutation runner does not load a file with nothing to run for the mutant", () => {
+    const saved = process.env[Environment.ACTIVE_MUTANT_VARIABLE];
+    afterEach(() => {
+        if (saved === undefined) {
+            delete process.env[Environment.ACTIVE_MUTANT_VARIABLE];
+        } else {
+            process.env[Environment.ACTIVE_MUTANT_VARIABLE] = saved;
+        }
+    });
+    const rootDir = fs.mkdtempSync(path.join(os.tmpdir(), "mutation-runner-"));
+    const backupFile = path.join(rootDir, "tests", "backup.test.ts");
+    const configFile = path.join(rootDir, "tests", "config.test.ts");
+    const neverRecorded = path.join(rootDir, "tests", "new.test.ts");
+    const backupBlock = { type: "describeBlock", name: "the backup container", parent: root, children: [] as unknown[] };
+    backupBlock.children.push({ type: "test", ...testNamed("gets PostgreSQL's password", backupBlock) });
+
+    /** What the environment does at the start of each file of Stryker's dry run (no active mutant). */
+    async function dryRun(testPath: string, rootDescribeBlock: unknown): Promise<void> {
+        const { env, stryker } = environment(rootDir, testPath);
+        env.global.__stryker__ = stryker;
+        await env.handleTestEvent({ name: "run_start" }, { rootDescribeBlock });
+    }
+
+    beforeAll(async () => {
+        delete process.env[Environment.ACTIVE_MUTANT_VARIABLE];
+        await dryRun(backupFile, {
+            type: "describeBlock",
+            name: "ROOT_DESCRIBE_BLOCK",
+            children: [
+                { type: "test", ...testNamed("mounts authentik's volumes read-only", root) },
+                backupBlock,
+            ],
+        });
+        await dryRun(configFile, { type: "describeBlock", name: "ROOT_DESCRIBE_BLOCK", children: [{ type: "test", ...testNamed("a bad subnet", root) }] });
+    });
+
+    test("the dry run records each file's full test names, and a mutant run records nothing", async () => {
+        expect(JSON.parse(fs.readFileSync(Environment.testNamesFile(rootDir, backupFile), "utf8"))).toEqual([
+            "mounts authentik's volumes read-only",
+            "the backup container gets PostgreSQL's password",
+        ]);
+        process.env[Environment.ACTIVE_MUTANT_VARIABLE] = "7";
+        await dryRun(neverRecorded, { type: "describeBlock", name: "ROOT_DESCRIBE_BLOCK", children: [{ type: "test", ...testNamed("x", root) }] });
+        expect(fs.existsSync(Environment.testNamesFile(rootDir, neverRecorded))).toBe(false);
+    });
+
+    test("a file runs when one of its tests matches Stryker's pattern (case-insensitive, as jest matches), or when its names were never recorded", () => {
+        const env = { [Environment.ACTIVE_MUTANT_VARIABLE]: "12" };
+        const pattern = "(the backup container gets PostgreSQL's password)|(a bad subnet)";
+        expect(Runner.reasonToSkip(backupFile, rootDir, pattern, env)).toBeUndefined();
+        expect(Runner.reasonToSkip(configFile, rootDir, pattern, env)).toBeUndefined();
+        expect(Runner.reasonToSkip(backupFile, rootDir, "(THE BACKUP CONTAINER GETS POSTGRESQL'S PASSWORD)", env)).toBeUndefined();
+        expect(Runner.reasonToSkip(neverRecorded, rootDir, pattern, env)).toBeUndefined();
+        expect(Runner.reasonToSkip(backupFile, rootDir, "(a bad subnet)", env)).toBe("none of its tests covers the mutant");
+        // Without a pattern (Stryker found no covering test list) every file runs.
+        expect(Runner.reasonToSkip(backupFile, rootDir, undefined, env)).toBeUndefined();
+        // Outside a mutant run (the dry run, npm test) nothing is skipped.
+        expect(Runner.reasonToSkip(backupFile, rootDir, "(a bad subnet)", {})).toBeUndefined();
+    });
+
+    test("after a kill, the mutant's later files are handed back skipped without being loaded; the next mutant runs them", async () => {
+        const runner = new Runner({ testNamePattern: undefined }, {});
+        const loaded: string[] = [];
+        const failFirstUnder = new Set(["21"]);
+        runner.inner.runTests = async (tests) => {
+            for (const test of tests) {
+                loaded.push(path.basename(test.path));
+                const mutant = process.env[Environment.ACTIVE_MUTANT_VARIABLE] ?? "";
+                if (failFirstUnder.delete(mutant)) {
+                    const { env } = environment(rootDir, test.path);
+                    const failing = { ...testNamed("fails", root), errors: [new Error("expected 2048")] };
+                    await env.handleTestEvent({ name: "test_done", test: failing });
+                }
+            }
+        };
+        const reported: FileResult[] = [];
+        const started: string[] = [];
+        runner.on("test-file-start", (payload) => started.push(path.basename((payload as [RunnerTest])[0].path)));
+        runner.on("test-file-success", (payload) => reported.push((payload as [RunnerTest, FileResult])[1]));
+        const tests = [backupFile, configFile, neverRecorded].map((file) => ({ path: file, context: { config: { rootDir } } }));
+
+        process.env[Environment.ACTIVE_MUTANT_VARIABLE] = "21";
+        await runner.runTests(tests, {}, { serial: true });
+        expect(loaded).toEqual(["backup.test.ts"]);
+        // Every file is still reported, as jest requires: the skipped ones with one pending entry, flagged skipped.
+        expect(started).toEqual(["config.test.ts", "new.test.ts"]);
+        expect(reported.map((result) => [path.basename(result.testFilePath), result.skipped, result.numPendingTests, result.testResults.map((entry) => entry.status)])).toEqual([
+            ["config.test.ts", true, 1, ["pending"]],
+            ["new.test.ts", true, 1, ["pending"]],
+        ]);
+
+        process.env[Environment.ACTIVE_MUTANT_VARIABLE] = "22";
+        await runner.runTests(tests, {}, { serial: true });
+        expect(loaded).toEqual(["backup.test.ts", "backup.test.ts", "config.test.ts", "new.test.ts"]);
+    });
+
+    test("outside a mutant run, or in parallel, jest's own runner gets every file at once", async () => {
+        delete process.env[Environment.ACTIVE_MUTANT_VARIABLE];
+        const runner = new Runner({}, {});
+        const batches: number[] = [];
+        runner.inner.runTests = (tests) => {
+            batches.push(tests.length);
+            return Promise.resolve();
+        };
+        const tests = [backupFile, configFile].map((file) => ({ path: file, context: { config: { rootDir } } }));
+        await runner.runTests(tests, {}, { serial: true });
+        process.env[Environment.ACTIVE_MUTANT_VARIABLE] = "30";
+        await runner.runTests(tests, {}, { serial: false });
+        expect(batches).toEqual([2, 2]);
+    });
 });

@@ -17,6 +17,12 @@
 // tests even after the first one failed, and a killed mutant in the program cost as much as a survivor (a minute and
 // more). Once a test has failed under a mutant, this skips every later block and test of that mutant's run, its
 // beforeAll hooks included: one failure is all Stryker needs to count the mutant killed.
+//
+// 3. During Stryker's dry run, it records the full names of each file's tests, so that skippingRunner.js can leave a
+// file unloaded when none of its tests covers the mutant.
+const crypto = require("crypto");
+const fs = require("fs");
+const path = require("path");
 const { TestEnvironment } = require("jest-environment-node");
 
 /** The test id Stryker's coverage counters use while a beforeAll hook runs; no real test has this name. */
@@ -74,6 +80,22 @@ const ACTIVE_MUTANT_VARIABLE = "__STRYKER_ACTIVE_MUTANT__";
  */
 const bail = { killedMutant: undefined };
 
+/** Where the dry run records the full names of a file's tests (one file each: no two writers share one). */
+function testNamesFile(rootDir, testPath) {
+    const key = crypto.createHash("sha256").update(path.relative(rootDir, testPath)).digest("hex").slice(0, 32);
+    return path.join(rootDir, "reports", "mutation-test-names", `${key}.json`);
+}
+
+/** The mutant some test has failed for in this process (the last one), if any. */
+function killedMutant() {
+    return bail.killedMutant;
+}
+
+/** The full names of every test in a describe block and the blocks inside it. */
+function testNamesIn(block) {
+    return block.children.flatMap((child) => (child.type === "describeBlock" ? testNamesIn(child) : [fullTestName(child)]));
+}
+
 /** Records a failure under the active mutant; skips what would run after one. */
 function bailOnFailure(event) {
     const activeMutant = process.env[ACTIVE_MUTANT_VARIABLE];
@@ -96,6 +118,8 @@ function bailOnFailure(event) {
 class MutationEnvironment extends TestEnvironment {
     constructor(config, context) {
         super(config, context);
+        this.rootDir = config.projectConfig.rootDir;
+        this.testPath = context.testPath;
         /** describe block → what its beforeAll hooks reached */
         this.hookCoverage = new Map();
         /** Static counters before this file loaded, then what loading it reached. */
@@ -108,11 +132,14 @@ class MutationEnvironment extends TestEnvironment {
         return this.global[this.global.__strykerGlobalNamespace__ ?? "__stryker__"];
     }
 
-    async handleTestEvent(event) {
+    async handleTestEvent(event, state) {
         bailOnFailure(event);
         const stryker = this.stryker();
         if (!stryker) {
             return;
+        }
+        if (event.name === "run_start" && process.env[ACTIVE_MUTANT_VARIABLE] === undefined) {
+            this.recordTestNames(state.rootDescribeBlock);
         }
         if (event.name === "setup") {
             this.staticBeforeLoad = { ...(stryker.mutantCoverage?.static ?? {}) };
@@ -135,9 +162,19 @@ class MutationEnvironment extends TestEnvironment {
             }
         }
     }
+
+    /** Where skippingRunner.js looks for this file's test names (its testNamesFile). */
+    recordTestNames(rootDescribeBlock) {
+        const file = testNamesFile(this.rootDir, this.testPath);
+        fs.mkdirSync(path.dirname(file), { recursive: true });
+        fs.writeFileSync(file, JSON.stringify(testNamesIn(rootDescribeBlock)));
+    }
 }
 
 module.exports = MutationEnvironment;
+module.exports.killedMutant = killedMutant;
+module.exports.testNamesIn = testNamesIn;
+module.exports.testNamesFile = testNamesFile;
 module.exports.ACTIVE_MUTANT_VARIABLE = ACTIVE_MUTANT_VARIABLE;
 module.exports.inheritedCoverage = inheritedCoverage;
 module.exports.fullTestName = fullTestName;
