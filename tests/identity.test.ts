@@ -304,6 +304,22 @@ describe("the blueprint checker itself", () => {
         expect(tagValue(entries[0]?.attrs?.provider)).toEqual({ tag: "!Find", value: ["authentik_providers_oauth2.oauth2provider", ["name", "x: y"]] });
         expect(() => parseBlueprint("version: 1\nentries: [!Nope x]\n")).toThrow();
     });
+
+    test("reads a tag on a scalar, a list and a map, refuses a key given twice, and points at tags with escaped keys", () => {
+        const document = parseBlueprint("a: !Env SMTP_PASSWORD\nb: !Format [\"%s-x\", !Env NAME]\nc: !If {x: 1}\n");
+        const read = document as Record<string, Tag>;
+        expect([read.a, read.b, read.c].map(tagValue)).toEqual([
+            { tag: "!Env", value: "SMTP_PASSWORD" },
+            { tag: "!Format", value: ["%s-x", new Tag("!Env", "NAME")] },
+            { tag: "!If", value: { x: 1 } },
+        ]);
+        // authentik's loader would keep the last of two equal keys; a blueprint that says two things is refused here.
+        expect(() => parseBlueprint("version: 1\nversion: 1\n")).toThrow(/unique/i);
+        expect(tagsIn({ "a/b": { "c~d": [new Tag("!Format", ["%s", new Tag("!Env", "X")])] } }).map(({ path, tag }) => [path, tag.name])).toEqual([
+            ["/a~1b/c~0d/0", "!Format"],
+            ["/a~1b/c~0d/0/1", "!Env"],
+        ]);
+    });
 });
 
 const local = loadStackFile("local");

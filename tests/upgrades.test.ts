@@ -1,5 +1,5 @@
 /** The version ladder: one authentik release line at a time, no downgrades, PostgreSQL majors only when allowed. */
-import { UpgradeError, upgradeProblems } from "../lib/upgradeGuard";
+import { UpgradeError, assertSafeUpgrade, upgradeProblems } from "../lib/upgradeGuard";
 import { SUPPORTED_RELEASE_LINES, checkUpgrade, compareVersions, featuresOf, parseAuthentikVersion } from "../lib/versions";
 import { DEFAULT_IMAGES, parseStackConfig } from "../lib/config";
 import { postgresDataPath, postgresMajorVersion } from "../lib/authentikPlan";
@@ -103,6 +103,26 @@ describe("checkUpgrade", () => {
             }
         }
     });
+});
+
+test("a refused upgrade is one Pulumi run error listing every problem, with numbered steps", () => {
+    const skip = parseStackConfig({ domain: "auth.example.com", authentik: { bootstrapEmail: "a@example.com", version: "2025.12.1" } });
+    const problems = upgradeProblems({ authentikVersion: "2025.6.3", postgresImage: "docker.io/library/postgres:15.8-alpine" }, skip);
+    expect(problems[0]).toBe(
+        'authentik-sso:authentik.version: got "2025.12.1" while 2025.6.3 is deployed; upgrade from 2025.6.3 to 2025.12.1 skips release lines (2025.8, 2025.10). Steps: (1) set authentik.version to the newest 2025.8.x and run pulumi up (2) set authentik.version to the newest 2025.10.x and run pulumi up (3) set authentik.version to the newest 2025.12.x and run pulumi up',
+    );
+    expect(problems).toHaveLength(2);
+    let error: unknown;
+    try {
+        assertSafeUpgrade({ authentikVersion: "2025.6.3", postgresImage: "docker.io/library/postgres:15.8-alpine" }, skip);
+    } catch (caught) {
+        error = caught;
+    }
+    expect(error).toBeInstanceOf(UpgradeError);
+    // The engine prints a RunError's message without a stack trace; it recognises one by this flag.
+    expect({ name: (error as UpgradeError).name, runError: (error as { __pulumiRunError?: unknown }).__pulumiRunError }).toEqual({ name: "UpgradeError", runError: true });
+    expect((error as UpgradeError).message).toBe(`Refusing this change (nothing was created or replaced):\n  - ${problems[0]}\n  - ${problems[1]}`);
+    expect(() => assertSafeUpgrade({ authentikVersion: "2025.10.2" }, skip)).not.toThrow();
 });
 
 describe("upgradeProblems", () => {
