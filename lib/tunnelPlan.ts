@@ -94,7 +94,7 @@ export const CLOUDFLARE_API_BASE = "https://api.cloudflare.com/client/v4";
  * still lists connections ("Cannot delete tunnel because it has active connections", code 1022) and keeps listing
  * stopped connectors for several minutes; the Terraform provider's v5 delete no longer cleans them up first. The
  * token comes from CLOUDFLARE_API_TOKEN as `pulumi destroy` runs, else from the stack's cloudflare:apiToken. Never
- * fails: without a token or curl the tunnel delete still gets its chance.
+ * fails for want of a token, curl or a willing API: the tunnel delete still gets its chance (an unset id, a bug, stops it).
  * Environment: ACCOUNT_ID, TUNNEL_ID, CLOUDFLARE_API_TOKEN or STACK_API_TOKEN, CLOUDFLARE_API_BASE.
  */
 export function connectionsCleanupScript(): string {

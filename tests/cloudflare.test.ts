@@ -194,7 +194,7 @@ describe("the connections cleanup script against a local HTTP server that answer
         url: string;
         authorization: string | undefined;
     }
-    async function runCleanup(env: Record<string, string>, status: number): Promise<{ code: number; stdout: string; stderr: string; seen: Seen[] }> {
+    async function runCleanup(env: Record<string, string | undefined>, status: number): Promise<{ code: number; stdout: string; stderr: string; seen: Seen[] }> {
         const seen: Seen[] = [];
         const server = http.createServer((request, response) => {
             seen.push({ method: request.method ?? "", url: request.url ?? "", authorization: request.headers.authorization });
@@ -237,6 +237,21 @@ describe("the connections cleanup script against a local HTTP server that answer
             expect(result.seen).toHaveLength(5);
             expect(result.code).toBe(0);
             expect(result.stderr).toContain("warning: could not clean up the connections of tunnel tun-4567");
+        });
+
+        test("between failed attempts it waits RETRY_SECONDS (Cloudflare lists stopped connectors for minutes)", async () => {
+            const started = Date.now();
+            const result = await runCleanup({ CLOUDFLARE_API_TOKEN: "token", RETRY_SECONDS: "0.25" }, 500);
+            expect(result.seen).toHaveLength(5);
+            // Four pauses: a lower bound only, so a slow machine cannot make this fail.
+            expect(Date.now() - started).toBeGreaterThanOrEqual(4 * 250);
+        });
+
+        test("a missing tunnel id is a bug, not a URL: the script stops (set -u) before any request", async () => {
+            const result = await runCleanup({ CLOUDFLARE_API_TOKEN: "token", TUNNEL_ID: undefined }, 200);
+            expect(result.seen).toEqual([]);
+            expect(result.code).not.toBe(0);
+            expect(result.stderr).toMatch(/TUNNEL_ID/);
         });
     });
 
