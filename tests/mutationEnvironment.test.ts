@@ -4,16 +4,18 @@
  * inside those tests, and stops a mutant's run at its
  * first failure; its sequencer runs the cheapest files first (README, "Tests").
  */
+import { execFileSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const Environment = require("./mutation/mutationEnvironment.js") as {
-    new (config: unknown, context: unknown): { global: Record<string, unknown>; handleTestEvent(event: unknown, state?: unknown): Promise<void> };
+    new (config: unknown, context: unknown): { global: Record<string | symbol, unknown>; handleTestEvent(event: unknown, state?: unknown): Promise<void> };
     fullTestName(test: unknown): string;
     testNamesFile(rootDir: string, testPath: string): string;
     HOOK_TEST_ID: string;
     ACTIVE_MUTANT_VARIABLE: string;
+    RETRY_TIMES: symbol;
 };
 type RunnerTest = { path: string; context: { config: { rootDir: string } } };
 type FileResult = { skipped: boolean; testFilePath: string; numPendingTests: number; testResults: { status: string; fullName: string }[] };
@@ -52,7 +54,7 @@ function environment(rootDir = scratchRoot, testPath = path.join(scratchRoot, "t
     return { env, stryker, cover };
 }
 
-test("a test's full name as Stryker writes it: the describe names and its own, without the root block", () => {
+test("a test's full name as jest reports it (Stryker's test id): the describe names and its own, without the root block", () => {
     expect(Environment.fullTestName(testNamed("one node lost", inner))).toBe("the k8s stack what survives one node lost");
     expect(Environment.fullTestName(testNamed("top-level", root))).toBe("top-level");
 });
@@ -117,10 +119,13 @@ test("what loading a test file reached (module-level code) is covered by every t
     expect(stryker.mutantCoverage.static).toEqual({ "1": 2, "5": 1 });
 });
 
-test("outside a Stryker run it does nothing", async () => {
-    const { env } = environment();
+test("outside a Stryker run it does nothing: no coverage, no test names recorded", async () => {
+    const testPath = path.join(scratchRoot, "tests", "outside.test.ts");
+    const { env } = environment(scratchRoot, testPath);
     await env.handleTestEvent({ name: "hook_start", hook: { type: "beforeAll", parent: outer } });
-    expect(env.global.__stryker__).toBeUndefined();
+    await env.handleTestEvent({ name: "run_start" }, { rootDescribeBlock: { type: "describeBlock", name: "ROOT_DESCRIBE_BLOCK", children: [{ type: "test", ...testNamed("x", root) }] } });
+    expect(fs.existsSync(Environment.testNamesFile(scratchRoot, testPath))).toBe(false);
+    expect(Object.keys(env.global).filter((key) => key.includes("stryker"))).toEqual([]);
 });
 
 describe("bail: once a test fails under a mutant, the rest of that mutant's run is skipped", () => {
@@ -187,6 +192,17 @@ describe("bail: once a test fails under a mutant, the rest of that mutant's run 
         await env.handleTestEvent({ name: "run_describe_start", describeBlock: block });
         await env.handleTestEvent({ name: "test_start", test: next });
         expect([block.mode, next.mode]).toEqual([undefined, undefined]);
+    });
+
+    test("where jest retries tests, a failure is not final and nothing is skipped", async () => {
+        const { env } = environment();
+        env.global[Environment.RETRY_TIMES] = 2;
+        await failUnder("47", env);
+        const retried = newTest("fails, then is run again");
+        const block = newBlock();
+        await env.handleTestEvent({ name: "test_start", test: retried });
+        await env.handleTestEvent({ name: "run_describe_start", describeBlock: block });
+        expect([retried.mode, block.mode]).toEqual([undefined, undefined]);
     });
 
     test("without an active mutant (the dry run, npm test) nothing is ever skipped", async () => {
@@ -330,5 +346,78 @@ describe("the mutation runner does not load a file with nothing to run for the m
         process.env[Environment.ACTIVE_MUTANT_VARIABLE] = "30";
         await runner.runTests(tests, {}, { serial: false });
         expect(batches).toEqual([2, 2]);
+    });
+});
+
+describe("the mutation runner and environment under real jest, driven the way Stryker drives them", () => {
+    const project = fs.mkdtempSync(path.join(os.tmpdir(), "mutation-e2e-"));
+    const loadLog = path.join(project, "loaded.log");
+    const covered = "group x (1) adds [up] $1.50";
+    const mutationDir = path.join(__dirname, "mutation");
+
+    /** One jest run of the project, in band as Stryker's jest runner does; its JSON result. */
+    function jest(env: Record<string, string>, testNamePattern?: string) {
+        const outputFile = path.join(project, "result.json");
+        const args = [require.resolve("jest/bin/jest"), "--config", path.join(project, "jest.config.js"), "--runInBand", "--json", "--outputFile", outputFile];
+        try {
+            execFileSync(process.execPath, testNamePattern === undefined ? args : [...args, "--testNamePattern", testNamePattern], {
+                env: { PATH: process.env.PATH ?? "", LOAD_LOG: loadLog, ...env },
+                stdio: "ignore",
+            });
+        } catch {
+            // A failed test exits 1; the result file says what happened.
+        }
+        const result = JSON.parse(fs.readFileSync(outputFile, "utf8")) as {
+            numRuntimeErrorTestSuites: number;
+            testResults: { name: string; assertionResults: { fullName: string; status: string }[] }[];
+        };
+        const loaded = fs.existsSync(loadLog) ? fs.readFileSync(loadLog, "utf8").split("\n").filter(Boolean) : [];
+        fs.rmSync(loadLog, { force: true });
+        return {
+            runtimeErrors: result.numRuntimeErrorTestSuites,
+            loaded,
+            byFile: Object.fromEntries(result.testResults.map((file) => [path.basename(file.name), file.assertionResults.map((test) => `${test.status}: ${test.fullName}`)])),
+        };
+    }
+
+    /** Stryker's jest runner: each covering test id escaped, joined as alternatives (jest-test-runner.js). */
+    const strykerPattern = (ids: string[]) => ids.map((id) => `(${id.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")})`).join("|");
+
+    beforeAll(() => {
+        const write = (name: string, text: string) => fs.writeFileSync(path.join(project, name), text);
+        // What Stryker's environment mixin adds: the shared context the instrumented code counts coverage in.
+        write("env.js", `const Base = require(${JSON.stringify(path.join(mutationDir, "mutationEnvironment.js"))});\nmodule.exports = class extends Base { constructor(config, context) { super(config, context); this.global.__stryker__ = { mutantCoverage: { static: {}, perTest: {} } }; } };\n`);
+        write("sequencer.js", `const Base = require(${JSON.stringify(require.resolve("@jest/test-sequencer"))}).default;\nmodule.exports = class extends Base { sort(tests) { return [...tests].sort((a, b) => a.path.localeCompare(b.path)); } };\n`);
+        write(
+            "jest.config.js",
+            `module.exports = ${JSON.stringify({ rootDir: project, testMatch: ["<rootDir>/*.test.js"], testEnvironment: path.join(project, "env.js"), runner: path.join(mutationDir, "skippingRunner.js"), testSequencer: path.join(project, "sequencer.js"), transform: {}, cacheDirectory: path.join(project, "cache") })};\n`,
+        );
+        const logLoad = (name: string) => `require("fs").appendFileSync(process.env.LOAD_LOG, "${name}\\n");\n`;
+        write("a.test.js", `${logLoad("a")}describe.each([["x (1)"]])("group %s", () => {\n  test("adds [up] $1.50", () => { if (process.env.__STRYKER_ACTIVE_MUTANT__ === "2") throw new Error("killed"); });\n});\n`);
+        write("b.test.js", `${logLoad("b")}test("other", () => {});\n`);
+    });
+
+    test("the dry run loads every file and records the names jest reports", () => {
+        const dryRun = jest({});
+        expect(dryRun).toEqual({ runtimeErrors: 0, loaded: ["a", "b"], byFile: { "a.test.js": [`passed: ${covered}`], "b.test.js": ["passed: other"] } });
+        expect(JSON.parse(fs.readFileSync(Environment.testNamesFile(project, path.join(project, "a.test.js")), "utf8"))).toEqual([covered]);
+    });
+
+    test("a mutant covered only by a's test runs it and does not load b, which jest counts as skipped, not as an error", () => {
+        jest({});
+        expect(jest({ __STRYKER_ACTIVE_MUTANT__: "1" }, strykerPattern([covered]))).toEqual({
+            runtimeErrors: 0,
+            loaded: ["a"],
+            byFile: { "a.test.js": [`passed: ${covered}`], "b.test.js": ["pending: (not loaded: none of its tests covers the mutant)"] },
+        });
+    });
+
+    test("a mutant killed in a is not run in b", () => {
+        jest({});
+        expect(jest({ __STRYKER_ACTIVE_MUTANT__: "2" })).toEqual({
+            runtimeErrors: 0,
+            loaded: ["a"],
+            byFile: { "a.test.js": [`failed: ${covered}`], "b.test.js": ["pending: (not loaded: the mutant is already killed)"] },
+        });
     });
 });

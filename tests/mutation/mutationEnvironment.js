@@ -28,7 +28,10 @@ const { TestEnvironment } = require("jest-environment-node");
 /** The test id Stryker's coverage counters use while a beforeAll hook runs; no real test has this name. */
 const HOOK_TEST_ID = "\u0000beforeAll";
 
-/** A test's full name as Stryker's jest environment writes it: the describe names and the test name, space-separated. */
+/**
+ * A test's full name as jest reports it (`fullName`, the id Stryker's test filter holds) and matches it against a
+ * test-name pattern: the describe names and the test name, space-separated.
+ */
 function fullTestName(test) {
     const names = [test.name];
     for (let block = test.parent; block && block.parent; block = block.parent) {
@@ -96,10 +99,16 @@ function testNamesIn(block) {
     return block.children.flatMap((child) => (child.type === "describeBlock" ? testNamesIn(child) : [fullTestName(child)]));
 }
 
-/** Records a failure under the active mutant; skips what would run after one. */
-function bailOnFailure(event) {
+/** jest.retryTimes's setting in a test file's global; jest-circus reads it there. */
+const RETRY_TIMES = Symbol.for("RETRY_TIMES");
+
+/**
+ * Records a failure under the active mutant; skips what would run after one. Not where tests are retried: a retry
+ * starts the failed test again, and skipping it would turn its failure into "pending" and the kill into a survivor.
+ */
+function bailOnFailure(event, retriesConfigured) {
     const activeMutant = process.env[ACTIVE_MUTANT_VARIABLE];
-    if (activeMutant === undefined) {
+    if (activeMutant === undefined || retriesConfigured) {
         return;
     }
     // A failed beforeAll is not counted here: jest hands its error to each test of the block, which then fails at
@@ -133,7 +142,7 @@ class MutationEnvironment extends TestEnvironment {
     }
 
     async handleTestEvent(event, state) {
-        bailOnFailure(event);
+        bailOnFailure(event, Number.parseInt(this.global[RETRY_TIMES], 10) > 0);
         const stryker = this.stryker();
         if (!stryker) {
             return;
@@ -179,3 +188,4 @@ module.exports.ACTIVE_MUTANT_VARIABLE = ACTIVE_MUTANT_VARIABLE;
 module.exports.inheritedCoverage = inheritedCoverage;
 module.exports.fullTestName = fullTestName;
 module.exports.HOOK_TEST_ID = HOOK_TEST_ID;
+module.exports.RETRY_TIMES = RETRY_TIMES;

@@ -53,7 +53,7 @@ function skippedFileResult(testPath, reason) {
         // Keeps the sequencer's timing cache (it ignores skipped files) and the aggregate counts honest.
         skipped: true,
         numPendingTests: 1,
-        perfStats: { start: now, end: now, runtime: 0, slow: false, loadTestEnvironmentStart: now, loadTestEnvironmentEnd: now, setupFilesStart: now, setupFilesEnd: now, setupAfterEnvStart: now },
+        perfStats: { ...createEmptyTestResult().perfStats, start: now, end: now, runtime: 0 },
         testResults: [
             {
                 ancestorTitles: [],
@@ -93,9 +93,9 @@ class Events {
 class SkippingRunner extends EmittingTestRunner {
     #events = new Events();
 
-    constructor(globalConfig, context) {
+    constructor(globalConfig, context, ...runnerOptions) {
         super(globalConfig, context);
-        this.inner = new DefaultRunner(globalConfig, context);
+        this.inner = new DefaultRunner(globalConfig, context, ...runnerOptions);
         for (const name of ["test-file-start", "test-file-success", "test-file-failure", "test-case-start", "test-case-result"]) {
             this.inner.on(name, (payload) => this.#events.emit(name, payload));
         }
