@@ -12,12 +12,13 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { blueprintValidator, formatProblems } from "../lib/blueprintSchema";
+import { stringify as stringifyYaml } from "yaml";
 import { Tag, parseBlueprint, stringifyBlueprint, tagsIn } from "../lib/blueprintYaml";
 import { ConfigError, parseStackConfig } from "../lib/config";
 import { applyBlueprintsScript } from "../lib/hostScripts";
 import { identitySchema } from "../lib/identityConfig";
 import { ENROLLMENT_FLOW, RECOVERY_FLOW, emailDomainExpression, planIdentity } from "../lib/identityPlan";
-import { SUPPORTED_RELEASE_LINES, featuresOf, parseAuthentikVersion } from "../lib/versions";
+import { ReleaseLine, SUPPORTED_RELEASE_LINES, featuresOf, parseAuthentikVersion } from "../lib/versions";
 import { describeWithTool } from "./tools";
 import { ProgramRun, REPO_ROOT, byName, envOf, expectConfigRefused, findByName, lastRun, loadStackFile, runProgram, visibleInputs, withOverrides } from "./harness";
 
@@ -206,6 +207,47 @@ describe.each(SUPPORTED_RELEASE_LINES)("the example on authentik %s", (line) => 
             }
             expect(entries.some((item) => item.model === "authentik_blueprints.metaapplyblueprint")).toBe(false);
         }
+    });
+});
+
+/**
+ * What each variant writes, word for word, against files in tests/golden/identity/ that were read against authentik's
+ * models: a change in what authentik gets shows there in review. `UPDATE_GOLDEN=1 npx jest tests/identity.test.ts`
+ * rewrites them (never in CI).
+ */
+describe("the blueprints authentik gets, word for word (tests/golden/identity/)", () => {
+    const goldenDir = path.join(REPO_ROOT, "tests", "golden", "identity");
+    const variants: [name: string, line: ReleaseLine, identity: unknown][] = [
+        ["the-example", "2026.8", EXAMPLE],
+        ["nothing-configured", "2026.8", {}],
+        [
+            "open-enrollment-mfa-required-2026.2",
+            "2026.2",
+            {
+                mfa: "required",
+                brand: { title: "Home" },
+                enrollment: { mode: "open" },
+                recovery: true,
+                applications: [
+                    { slug: "immich", name: "Immich", oidc: { redirectUris: ["https://photos.example.com/auth/login", "https://photos.example.com/user-settings"], public: true } },
+                    { slug: "books", name: "Calibre-Web", groups: ["family", "friends"], proxy: { externalHost: "https://books.example.com", internalHost: "http://192.168.1.60:8083" } },
+                    { slug: "wiki", name: "Wiki", launchUrl: "https://wiki.example.com/start", proxy: { externalHost: "https://wiki.example.com", internalHost: "https://10.0.0.5" } },
+                ],
+            },
+        ],
+    ];
+
+    test.each(variants)("%s (authentik %s)", (name, line, identity) => {
+        const { files, ...plan } = planFor(line, identity);
+        const text = [`# what the stack learns from the plan\n${stringifyYaml(plan)}`, ...files.map((file) => `# ${file.path}\n${file.content}`)].join("---\n");
+        const golden = path.join(goldenDir, `${name}.yaml`);
+        if (process.env.UPDATE_GOLDEN === "1" && process.env.CI !== "true") {
+            fs.mkdirSync(goldenDir, { recursive: true });
+            fs.writeFileSync(golden, text);
+        }
+        expect(text).toBe(fs.readFileSync(golden, "utf8"));
+        const validator = blueprintValidator(line);
+        expect(files.flatMap((file) => formatProblems(file.path, validator.validate(parseBlueprint(file.content))))).toEqual([]);
     });
 });
 
