@@ -238,13 +238,13 @@ function promptEntry(flowName: string, id: string, fieldKey: string, label: stri
  * Each stage at a fixed place in its flow (authentik's own example orders), identified by flow and stage: a binding
  * keeps its identity when another stage comes or goes, instead of a second binding at a new place.
  */
-export const STAGE_ORDER: Readonly<Record<string, number>> = { invitation: 5, identification: 10, email: 20, prompt: 30, write: 40, login: 100 };
+const STAGE_ORDER = { invitation: 5, identification: 10, email: 20, prompt: 30, write: 40, login: 100 } as const;
 
-function stageBinding(flowId: string, stage: string, state?: "absent"): BlueprintEntry {
+function stageBinding(flowId: string, stage: keyof typeof STAGE_ORDER): BlueprintEntry {
     return {
         model: "authentik_flows.flowstagebinding",
         identifiers: { target: keyOf(flowId), stage: keyOf(stage) },
-        ...(state ? { state } : { attrs: { order: STAGE_ORDER[stage] ?? 50, evaluate_on_plan: true, re_evaluate_policies: false } }),
+        attrs: { order: STAGE_ORDER[stage], evaluate_on_plan: true, re_evaluate_policies: false },
     };
 }
 
@@ -337,7 +337,7 @@ function recoveryEntries(enabled: boolean): BlueprintEntry[] {
         { model: "authentik_stages_prompt.promptstage", id: "prompt", identifiers: { name: "authentik-sso-recovery-prompt" }, attrs: { fields: [keyOf("password"), keyOf("password-repeat")], validation_policies: [] } },
         { model: "authentik_stages_user_write.userwritestage", id: "write", identifiers: { name: "authentik-sso-recovery-write" }, attrs: { user_creation_mode: "never_create" } },
         { model: "authentik_stages_user_login.userloginstage", id: "login", identifiers: { name: "authentik-sso-recovery-login" }, attrs: {} },
-        ...["identification", "email", "prompt", "write", "login"].map((stage) => stageBinding("flow", stage)),
+        ...(["identification", "email", "prompt", "write", "login"] as const).map((stage) => stageBinding("flow", stage)),
         // Linked here, in the same file as the flow, so no other file depends on it: the login page's "forgot
         // password" link and the brand's recovery flow.
         {
@@ -432,7 +432,7 @@ export function planIdentity(identity: IdentityConfig, context: IdentityContext)
             add(`application-${application.slug}`, oidcApplicationEntries(application, secret, context.dialect));
         }
     }
-    const proxyApplications = identity.applications.filter((application) => application.proxy !== undefined);
+    const proxyApplications = identity.applications.filter((application): application is ApplicationConfig & { proxy: NonNullable<ApplicationConfig["proxy"]> } => application.proxy !== undefined);
     if (proxyApplications.length > 0) {
         add("proxy-applications", proxyApplicationsEntries(proxyApplications, `${context.url}/`));
     }
@@ -450,7 +450,7 @@ export function planIdentity(identity: IdentityConfig, context: IdentityContext)
     add("break-glass", breakGlassEntries(identity, breakGlassSecret));
 
     const groups = [...new Set(identity.applications.flatMap((application) => application.groups ?? []))].sort();
-    const proxyHosts = proxyApplications.map((application) => new URL(application.proxy?.externalHost ?? "").hostname);
+    const proxyHosts = proxyApplications.map((application) => new URL(application.proxy.externalHost).hostname);
     return { files, secrets, oidcClients, proxyHosts, groups };
 }
 

@@ -4,7 +4,7 @@
  * values they set, how they reach the worker and are applied, the tunnel for proxy applications, the secrets, the
  * config rules, and the user's own blueprints.
  */
-import { spawn } from "child_process";
+import { execFileSync, spawn } from "child_process";
 import * as http from "http";
 import { AddressInfo } from "net";
 import { createHash } from "crypto";
@@ -17,7 +17,7 @@ import { Tag, parseBlueprint, stringifyBlueprint, tagsIn } from "../lib/blueprin
 import { ConfigError, parseStackConfig } from "../lib/config";
 import { applyBlueprintsScript } from "../lib/hostScripts";
 import { identitySchema } from "../lib/identityConfig";
-import { ENROLLMENT_FLOW, RECOVERY_FLOW, emailDomainExpression, planIdentity } from "../lib/identityPlan";
+import { ENROLLMENT_FLOW, RECOVERY_FLOW, emailDomainExpression, identityFor, planIdentity } from "../lib/identityPlan";
 import { ReleaseLine, SUPPORTED_RELEASE_LINES, featuresOf, parseAuthentikVersion } from "../lib/versions";
 import { describeWithTool } from "./tools";
 import { ProgramRun, REPO_ROOT, byName, envOf, expectConfigRefused, findByName, lastRun, loadStackFile, runProgram, visibleInputs, withOverrides } from "./harness";
@@ -249,6 +249,44 @@ describe("the blueprints authentik gets, word for word (tests/golden/identity/)"
         const validator = blueprintValidator(line);
         expect(files.flatMap((file) => formatProblems(file.path, validator.validate(parseBlueprint(file.content))))).toEqual([]);
     });
+});
+
+describeWithTool("python3", "the enrollment domain rule, run as authentik runs an expression policy (Python, request and ak_message in scope)", () => {
+    /** authentik wraps the expression in a function body (policies/expression/evaluator.py) and calls it per request. */
+    const evaluate = (domains: string[], contexts: Record<string, unknown>[]) => {
+        const harness = [
+            "import json, sys",
+            "source = sys.stdin.read()",
+            'exec("def policy(request, ak_message):\\n" + "".join("    " + line + "\\n" for line in source.splitlines()), globals())',
+            "class Request:",
+            "    def __init__(self, context): self.context = context",
+            "results = []",
+            "for context in json.loads(sys.argv[1]):",
+            "    messages = []",
+            "    results.append([policy(Request(context), messages.append), messages])",
+            "print(json.dumps(results))",
+        ].join("\n");
+        return JSON.parse(execFileSync("python3", ["-c", harness, JSON.stringify(contexts)], { input: emailDomainExpression(domains), encoding: "utf8" })) as [boolean, string[]][];
+    };
+
+    test("an address in an allowed domain passes, whatever its case; any other, or none, is refused with the domains named", () => {
+        const prompt = (email: string) => ({ prompt_data: { email } });
+        const refused = [false, ["Enrollment is open to addresses in example.com, family.example.org only."]];
+        expect(evaluate(["example.com", "family.example.org"], [prompt("ann@example.com"), prompt("Bob@Family.Example.ORG"), prompt("eve@sub.example.com"), prompt("eve@example.com.evil.net"), prompt("no-at-sign"), {}, { prompt_data: null }])).toEqual([
+            [true, []],
+            [true, []],
+            refused,
+            refused,
+            refused,
+            refused,
+            refused,
+        ]);
+    });
+});
+
+test("identityFor refuses a config whose version was never validated, instead of guessing its dialect", () => {
+    const config = parseStackConfig({ domain: "auth.example.com", authentik: { bootstrapEmail: "a@example.com" }, identity: {} });
+    expect(() => identityFor({ ...config, authentik: { ...config.authentik, version: "latest" } })).toThrow("authentik.version latest was not validated");
 });
 
 describe("turning a setting off undoes it in authentik", () => {
