@@ -128,7 +128,8 @@ test("outside a Stryker run it does nothing: no coverage, no test names recorded
     expect(Object.keys(env.global).filter((key) => key.includes("stryker"))).toEqual([]);
 });
 
-describe("bail: once a test fails under a mutant, the rest of that mutant's run is skipped", () => {
+/** The tests below set Stryker's active-mutant variable as its runner does; each leaves it as it found it. */
+function restoreActiveMutantAfterEach(): void {
     const saved = process.env[Environment.ACTIVE_MUTANT_VARIABLE];
     afterEach(() => {
         if (saved === undefined) {
@@ -137,6 +138,10 @@ describe("bail: once a test fails under a mutant, the rest of that mutant's run 
             process.env[Environment.ACTIVE_MUTANT_VARIABLE] = saved;
         }
     });
+}
+
+describe("bail: once a test fails under a mutant, the rest of that mutant's run is skipped", () => {
+    restoreActiveMutantAfterEach();
     type Mode = { mode?: string };
     const newTest = (name: string): Mode & { name: string; parent: Block; errors: unknown[] } => ({ name, parent: outer, errors: [] });
     const newBlock = (): Mode => ({});
@@ -238,14 +243,7 @@ test("the mutation sequencer runs the files that failed last first, then the fas
 });
 
 describe("the mutation runner does not load a file with nothing to run for the mutant", () => {
-    const saved = process.env[Environment.ACTIVE_MUTANT_VARIABLE];
-    afterEach(() => {
-        if (saved === undefined) {
-            delete process.env[Environment.ACTIVE_MUTANT_VARIABLE];
-        } else {
-            process.env[Environment.ACTIVE_MUTANT_VARIABLE] = saved;
-        }
-    });
+    restoreActiveMutantAfterEach();
     const rootDir = fs.mkdtempSync(path.join(os.tmpdir(), "mutation-runner-"));
     const backupFile = path.join(rootDir, "tests", "backup.test.ts");
     const configFile = path.join(rootDir, "tests", "config.test.ts");
