@@ -42,7 +42,8 @@ export interface ServicePlan {
     readonly mounts: readonly VolumeMountPlan[];
     readonly healthcheck: HealthcheckPlan;
     readonly memoryMb: number;
-    readonly shmSizeMb?: number;
+    /** /dev/shm in MB; absent or undefined leaves Docker's default. */
+    readonly shmSizeMb?: number | undefined;
     readonly user?: string;
     /** Roles that must be healthy before this container is created. */
     readonly after: readonly ServiceRole[];
@@ -92,9 +93,6 @@ export const POSTGRES = { alias: "postgresql", user: "authentik", database: "aut
 /** Loopback is trusted besides the authentik network, for health probes inside the containers. */
 const LOOPBACK_CIDRS = ["127.0.0.0/8", "::1/128"];
 
-/** uid:gid authentik runs as in its image; the files under /data must belong to it. */
-export const AUTHENTIK_UID_GID = "1000:1000";
-
 /**
  * glibc's allocator keeps up to 8 arenas per core that it rarely gives back; two arenas and an earlier trim took an
  * idle 2026.8 server from ~850 to ~480 MiB (authentik#25683). The image sets neither.
@@ -118,10 +116,8 @@ function authentikHealthcheck(features: AuthentikFeatures): HealthcheckPlan {
     };
 }
 
-export function publicUrl(config: Pick<StackConfig, "domain" | "docker" | "cloudflare">): string {
-    if (config.cloudflare) {
-        return `https://${config.domain}`;
-    }
+/** Behind the tunnel (which config refuses to combine with a published port) or a proxy of the user's: https. */
+export function publicUrl(config: Pick<StackConfig, "domain" | "docker">): string {
     if (config.docker.publish !== undefined) {
         const port = config.docker.publish.split(":")[1];
         return `http://${config.domain}:${port}`;
@@ -314,7 +310,7 @@ export function planAuthentik(config: StackConfig, userBlueprints: readonly User
         mounts: storageMounts,
         healthcheck: authentikHealthcheck(features),
         memoryMb: limits.server,
-        ...(features.shmSizeMb !== undefined ? { shmSizeMb: features.shmSizeMb } : {}),
+        shmSizeMb: features.shmSizeMb,
         after: dependencies,
         readyTimeoutSeconds: authentikWait,
         // gunicorn's own graceful timeout; authentik's Helm chart gives the pods the same.
@@ -349,7 +345,7 @@ export function planAuthentik(config: StackConfig, userBlueprints: readonly User
         mounts: workerMounts,
         healthcheck: authentikHealthcheck(features),
         memoryMb: limits.worker,
-        ...(features.shmSizeMb !== undefined ? { shmSizeMb: features.shmSizeMb } : {}),
+        shmSizeMb: features.shmSizeMb,
         // The Docker socket is root-owned; only then does the worker need root, as in the reference deployment.
         ...(config.authentik.managedOutposts ? { user: "root" } : {}),
         after: dependencies,
@@ -392,12 +388,10 @@ export function stackImages(config: Pick<StackConfig, "docker" | "cloudflare">, 
 
 /** PostgreSQL 18 images keep data one level up (authentik issue #22016). */
 export function postgresMajorVersion(image: string): number | undefined {
-    // registry:port/repo:tag@sha256:digest -> tag
-    const withoutDigest = image.split("@")[0] ?? "";
-    const lastSegment = withoutDigest.split("/").pop() ?? "";
-    const tag = lastSegment.includes(":") ? lastSegment.slice(lastSegment.indexOf(":") + 1) : "";
-    const match = /^(\d+)/.exec(tag);
-    return match ? Number(match[1]) : undefined;
+    // registry:port/repo:tag@sha256:digest: the tag is the part after the last path segment's colon, and a major is
+    // the digits it starts with (a registry's port is followed by a slash, and alpine3.22 names no major).
+    const major = /:(\d+)[^:/@]*(?:@|$)/.exec(image);
+    return major ? Number(major[1]) : undefined;
 }
 
 export function postgresDataPath(image: string): string {

@@ -2,7 +2,8 @@
  * The core stack under mocks: the real program with the local stack's config, asserting on every container,
  * volume, image, the network, the gates that order start-up, the release-line differences and the secrets.
  */
-import { DEFAULT_IMAGES } from "../lib/config";
+import { planAuthentik, publicUrl, stackImages } from "../lib/authentikPlan";
+import { DEFAULT_AUTHENTIK_VERSION, DEFAULT_IMAGES, parseStackConfig } from "../lib/config";
 import { GO_DURATION_PATTERN } from "./goDuration";
 import { ProgramRun, RecordedResource, byName, envOf, loadStackFile, mockImageId, ofType, runProgram, visibleInputs, withOverrides } from "./harness";
 
@@ -227,7 +228,9 @@ describe(`local stack as shipped (authentik ${shipped})`, () => {
         expect(imageOf(run, worker)).toBe(`ghcr.io/goauthentik/server:${shipped}`);
         expect(worker.inputs.image).toBe(server.inputs.image);
         expect(worker.inputs).toMatchObject({
+            name: "authentik-worker",
             command: ["worker"],
+            networksAdvanced: [{ name: "authentik-network", aliases: ["worker"] }],
             memory: 448,
             shmSize: 512,
             restart: "unless-stopped",
@@ -372,6 +375,7 @@ describe("local stack at 2025.6.3 (the reference deployment, with Redis)", () =>
         const redis = byName(run, "authentik-redis");
         expect(imageOf(run, redis)).toBe(DEFAULT_IMAGES.redis);
         expect(redis.inputs).toMatchObject({
+            name: "authentik-redis",
             command: ["--save", "60", "1", "--loglevel", "warning"],
             restart: "unless-stopped",
             memory: 64,
@@ -521,5 +525,30 @@ describe("options", () => {
         expect(byName(run, "authentik-network").inputs.name).toBe("sso-network");
         expect(byName(run, "authentik-volume-database").inputs.name).toBe("sso-database");
         expect(String(byName(run, "authentik-server-ready").inputs.create)).toContain("name='sso-server'");
+    });
+});
+
+describe("the plan's pure parts", () => {
+    const minimal = { domain: "auth.example.com", authentik: { bootstrapEmail: "a@example.com" } };
+    const cloudflare = { accountId: "0123456789abcdef0123456789abcdef", zone: "example.com" };
+
+    test("the public URL: the published port over http on the local stack, else https on the domain", () => {
+        expect(publicUrl(parseStackConfig({ ...minimal, docker: { publish: "127.0.0.1:9443" } }))).toBe("http://auth.example.com:9443");
+        expect(publicUrl(parseStackConfig({ ...minimal, cloudflare }))).toBe("https://auth.example.com");
+        expect(publicUrl(parseStackConfig(minimal))).toBe("https://auth.example.com");
+    });
+
+    test("a new VM pre-pulls the stack's images: authentik first, Redis only on a line that uses it, cloudflared only with a tunnel", () => {
+        const imagesOf = (settings: Record<string, unknown>) => {
+            const config = parseStackConfig({ ...minimal, ...settings });
+            return stackImages(config, planAuthentik(config));
+        };
+        expect(imagesOf({ authentik: { ...minimal.authentik, version: "2025.8.6" } })).toEqual(["ghcr.io/goauthentik/server:2025.8.6", DEFAULT_IMAGES.postgresql, DEFAULT_IMAGES.redis]);
+        expect(imagesOf({ cloudflare })).toEqual([`ghcr.io/goauthentik/server:${DEFAULT_AUTHENTIK_VERSION}`, DEFAULT_IMAGES.postgresql, DEFAULT_IMAGES.cloudflared]);
+    });
+
+    test("a version that was never validated is refused, not planned with a guessed feature set", () => {
+        const config = parseStackConfig(minimal);
+        expect(() => planAuthentik({ ...config, authentik: { ...config.authentik, version: "2026.8" } })).toThrow("authentik.version 2026.8 was not validated");
     });
 });

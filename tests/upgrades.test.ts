@@ -161,6 +161,11 @@ test.each([
     ["registry.example.com:5000/library/postgres:17.6-alpine@sha256:" + "a".repeat(64), 17],
     ["docker.io/library/postgres:16.14-alpine@sha256:" + "1234".repeat(16), 16],
     ["postgres@sha256:" + "b".repeat(64), undefined],
+    ["postgres", undefined],
+    // A registry's port is no tag, and a tag that starts with letters names no major (3 is Alpine's).
+    ["registry.example.com:5000/postgres", undefined],
+    ["registry.example.com:5000/postgres:18-alpine", 18],
+    ["postgres:alpine3.22", undefined],
 ])("the PostgreSQL major of %s is %s", (image, major) => {
     expect(postgresMajorVersion(image)).toBe(major);
 });
