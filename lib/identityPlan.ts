@@ -95,11 +95,8 @@ function brandEntries(identity: IdentityConfig): BlueprintEntry[] {
         {
             model: "authentik_brands.brand",
             identifiers: DEFAULT_BRAND,
-            attrs: {
-                branding_title: brand.title,
-                ...(brand.logoUrl !== undefined ? { branding_logo: brand.logoUrl } : {}),
-                ...(brand.faviconUrl !== undefined ? { branding_favicon: brand.faviconUrl } : {}),
-            },
+            // An unset logo or favicon is left out of the file (stringifyBlueprint writes nothing undefined).
+            attrs: { branding_title: brand.title, branding_logo: brand.logoUrl, branding_favicon: brand.faviconUrl },
         },
     ];
 }
@@ -157,7 +154,7 @@ function applicationEntry(application: ApplicationConfig, id: string, providerId
             name: application.name,
             provider: keyOf(providerId),
             policy_engine_mode: "any",
-            ...(application.launchUrl !== undefined ? { meta_launch_url: application.launchUrl } : {}),
+            meta_launch_url: application.launchUrl,
         },
     };
 }
