@@ -388,9 +388,10 @@ export function stackImages(config: Pick<StackConfig, "docker" | "cloudflare">, 
 
 /** PostgreSQL 18 images keep data one level up (authentik issue #22016). */
 export function postgresMajorVersion(image: string): number | undefined {
-    // registry:port/repo:tag@sha256:digest: the tag is the part after the last path segment's colon, and a major is
-    // the digits it starts with (a registry's port is followed by a slash, and alpine3.22 names no major).
-    const major = /:(\d+)[^:/@]*(?:@|$)/.exec(image);
+    // registry:port/repo:tag@sha256:digest: the tag is the part after the last path segment's colon, before any
+    // digest, and a major is the digits it starts with (a registry's port is followed by a slash, a digest's colon
+    // comes after the @, and alpine3.22 names no major).
+    const major = /^[^@]*:(\d+)[^:/@]*(?:@|$)/.exec(image);
     return major ? Number(major[1]) : undefined;
 }
 

@@ -166,6 +166,8 @@ test.each([
     ["registry.example.com:5000/postgres", undefined],
     ["registry.example.com:5000/postgres:18-alpine", 18],
     ["postgres:alpine3.22", undefined],
+    ["postgres@sha256:" + "0123".repeat(16), undefined],
+    ["registry.example.com:5000/postgres@sha256:" + "9".repeat(64), undefined],
 ])("the PostgreSQL major of %s is %s", (image, major) => {
     expect(postgresMajorVersion(image)).toBe(major);
 });
