@@ -215,6 +215,14 @@ describe("the program refuses unsafe upgrades before creating anything", () => {
         expect(run.outputs.postgresImage?.value).toBe(DEFAULT_IMAGES.postgresql);
     });
 
+    test("a PostgreSQL major change stops the update, read from the stack's own last outputs", async () => {
+        const config = withOverrides(local, { docker: { ...(local.config["authentik-sso:docker"] as Record<string, unknown>), images: { postgresql: "docker.io/library/postgres:18.1-alpine" } } });
+        await expect(runProgram({ stack: "local", config, previousOutputs: { authentikVersion: String(authentik.version), postgresImage: "docker.io/library/postgres:16.14-alpine" } })).rejects.toThrow(
+            /authentik-sso:docker.images.postgresql: got "docker.io\/library\/postgres:18.1-alpine" while PostgreSQL 16 \(docker.io\/library\/postgres:16.14-alpine\) is deployed/,
+        );
+        expect(lastRun.resources.map((resource) => resource.type)).toEqual(["pulumi:pulumi:StackReference"]);
+    });
+
     test("a shrunk VM disk stops the update before anything is created", async () => {
         const dev = loadStackFile("dev");
         const proxmox = dev.config["authentik-sso:proxmox"] as Record<string, unknown>;

@@ -5,7 +5,7 @@
  * their edges. (Found by mutation testing: README, "Tests".)
  */
 import { ConfigError, containerMemoryPlan, parseStackConfig } from "../lib/config";
-import { parseCidr } from "../lib/ipv4";
+import { Ipv4Cidr, cidrContains, cidrsOverlap, parseCidr } from "../lib/ipv4";
 import { CLOUDFLARED_METRICS_ADDRESS } from "../lib/tunnelPlan";
 import { ProgramRun, byName, envOf, loadStackFile, ofType, runProgram, withOverrides } from "./harness";
 
@@ -184,6 +184,13 @@ describe("CIDR parsing at its edges (found by mutation testing)", () => {
         ["192.168.1.0/24", { prefix: 24, address: 0xc0a80100 }],
     ])("%s is a CIDR", (text, expected) => {
         expect(parseCidr(text)).toEqual({ address: expect.any(Number), text, ...expected });
+    });
+
+    test("/0 holds every address and overlaps every network; /32 holds its one address", () => {
+        const everything = parseCidr("0.0.0.0/0") as Ipv4Cidr;
+        const host = parseCidr("10.0.0.1/32") as Ipv4Cidr;
+        expect([cidrContains(everything, 0xffffffff), cidrContains(everything, 0), cidrsOverlap(everything, host)]).toEqual([true, true, true]);
+        expect([cidrContains(host, 0x0a000001), cidrContains(host, 0x0a000002)]).toEqual([true, false]);
     });
 
     test.each(["10.0.0.0/33", "10.0.0.0/x8", "10.0.0.0/8a", "10.0.0.0/", "10.0.0.0/8/8", "10.0.0.256/8", "10.0.0.0"])("%s is not", (text) => {
