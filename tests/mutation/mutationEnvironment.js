@@ -182,7 +182,6 @@ class MutationEnvironment extends TestEnvironment {
 
 module.exports = MutationEnvironment;
 module.exports.killedMutant = killedMutant;
-module.exports.testNamesIn = testNamesIn;
 module.exports.testNamesFile = testNamesFile;
 module.exports.ACTIVE_MUTANT_VARIABLE = ACTIVE_MUTANT_VARIABLE;
 module.exports.inheritedCoverage = inheritedCoverage;

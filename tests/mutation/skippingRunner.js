@@ -47,13 +47,14 @@ function reasonToSkip(testPath, rootDir, testNamePattern, env = process.env) {
 /** What jest reports for a file none of whose tests ran; one pending entry, since jest fails a file with none. */
 function skippedFileResult(testPath, reason) {
     const now = Date.now();
+    const empty = createEmptyTestResult();
     return {
-        ...createEmptyTestResult(),
+        ...empty,
         testFilePath: testPath,
         // Keeps the sequencer's timing cache (it ignores skipped files) and the aggregate counts honest.
         skipped: true,
         numPendingTests: 1,
-        perfStats: { ...createEmptyTestResult().perfStats, start: now, end: now, runtime: 0 },
+        perfStats: { ...empty.perfStats, start: now, end: now, runtime: 0 },
         testResults: [
             {
                 ancestorTitles: [],
