@@ -7,6 +7,7 @@ import type { StackConfig } from "./config";
 import { BLUEPRINTS_ROOT, BlueprintFile, IdentityPlan, identityFor } from "./identityPlan";
 import type { HealthcheckPlan } from "./containerDefaults";
 import { Ipv4Cidr, firstHost, parseCidr } from "./ipv4";
+import { postgresDataPath } from "./postgresImage";
 import { AuthentikFeatures, featuresOf, parseAuthentikVersion } from "./versions";
 
 /** Secret values the environment refers to; the component resolves them from Pulumi secrets. */
@@ -384,18 +385,4 @@ export function stackImages(config: Pick<StackConfig, "docker" | "cloudflare">, 
         ...(plan.features.usesRedis ? [config.docker.images.redis] : []),
         ...(config.cloudflare ? [config.docker.images.cloudflared] : []),
     ];
-}
-
-/** PostgreSQL 18 images keep data one level up (authentik issue #22016). */
-export function postgresMajorVersion(image: string): number | undefined {
-    // registry:port/repo:tag@sha256:digest: the tag is the part after the last path segment's colon, before any
-    // digest, and a major is the digits it starts with (a registry's port is followed by a slash, a digest's colon
-    // comes after the @, and alpine3.22 names no major).
-    const major = /^[^@]*:(\d+)[^:/@]*(?:@|$)/.exec(image);
-    return major ? Number(major[1]) : undefined;
-}
-
-export function postgresDataPath(image: string): string {
-    const major = postgresMajorVersion(image);
-    return major !== undefined && major >= 18 ? "/var/lib/postgresql" : "/var/lib/postgresql/data";
 }

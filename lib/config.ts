@@ -7,6 +7,7 @@ import { z } from "zod";
 import { IdentityConfig, externalHostname, identitySchema } from "./identityConfig";
 import { kubernetesSchema } from "./kubernetes/config";
 import { Ipv4Cidr, cidrContains, cidrsOverlap, isNetworkCidr, isPrivateCidr, parseCidr, parseIpv4 } from "./ipv4";
+import { postgresMajorVersion } from "./postgresImage";
 import { AuthentikFeatures, SUPPORTED_RELEASE_LINES, featuresOf, isSupportedLine, parseAuthentikVersion } from "./versions";
 
 export const PROJECT = "authentik-sso";
@@ -52,6 +53,12 @@ const pinnedImage = z
     .string()
     .regex(IMAGE_PATTERN, "must be an image reference with an explicit tag, e.g. docker.io/library/postgres:16.14-alpine")
     .refine((image) => !image.endsWith(":latest"), "must be pinned to a version, not :latest");
+
+/** Where PostgreSQL keeps its data, and whether a new image needs a dump and restore, follow the tag's major version. */
+const postgresImage = pinnedImage.refine(
+    (image) => postgresMajorVersion(image) !== undefined,
+    "must have a tag that starts with PostgreSQL's major version, e.g. 16.14-alpine or 17.6 (the data directory's path and the major-upgrade guard are read from it)",
+);
 
 const privateCidr = (what: string) =>
     z.string().superRefine((text, ctx) => {
@@ -180,7 +187,7 @@ const dockerSchema = z
             .default("authentik"),
         images: z
             .strictObject({
-                postgresql: pinnedImage.default(DEFAULT_IMAGES.postgresql),
+                postgresql: postgresImage.default(DEFAULT_IMAGES.postgresql),
                 redis: pinnedImage.default(DEFAULT_IMAGES.redis),
                 cloudflared: pinnedImage.default(DEFAULT_IMAGES.cloudflared),
                 /** Off-site backups take the restic binary from this image (backup.offsite). */

@@ -3,7 +3,7 @@
  * major versions only when explicitly allowed (they need a dump and restore).
  */
 import type { StackConfig } from "./config";
-import { postgresMajorVersion } from "./authentikPlan";
+import { postgresMajorVersion } from "./postgresImage";
 import { checkUpgrade, compareVersions, parseAuthentikVersion } from "./versions";
 
 /** What the stack's last successful update exported. */
@@ -40,8 +40,9 @@ export function upgradeProblems(deployed: DeployedVersions, config: StackConfig)
         }
     }
     const oldMajor = deployed.postgresImage !== undefined ? postgresMajorVersion(deployed.postgresImage) : undefined;
+    // Config validation refuses an image whose major cannot be read, so only an old stack's export can lack one.
     const newMajor = postgresMajorVersion(config.docker.images.postgresql);
-    if (oldMajor !== undefined && newMajor !== undefined && oldMajor !== newMajor && !config.upgrades.allowPostgresMajorChange) {
+    if (oldMajor !== undefined && oldMajor !== newMajor && !config.upgrades.allowPostgresMajorChange) {
         problems.push(
             `authentik-sso:docker.images.postgresql: got "${config.docker.images.postgresql}" while PostgreSQL ${oldMajor} (${deployed.postgresImage}) is deployed; a major version change needs a dump and restore (README, "PostgreSQL major upgrade"), then set authentik-sso:upgrades.allowPostgresMajorChange to true for that one update`,
         );

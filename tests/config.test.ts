@@ -170,6 +170,12 @@ const cases: Case[] = [
         expected: ["authentik-sso:docker.images.postgresql", '"postgres:latest"', "not :latest"],
     },
     {
+        // postgres:alpine is 18 today: its data lives one level up, and a later pull could cross a major unseen.
+        rule: "the PostgreSQL tag must name its major version",
+        overrides: { docker: { ...localDocker, images: { postgresql: "docker.io/library/postgres:alpine3.22" } } },
+        expected: ["authentik-sso:docker.images.postgresql", '"docker.io/library/postgres:alpine3.22"', "starts with PostgreSQL's major version, e.g. 16.14-alpine"],
+    },
+    {
         rule: "images must carry a tag",
         overrides: { docker: { ...localDocker, images: { redis: "redis" } } },
         expected: ["authentik-sso:docker.images.redis", "explicit tag"],

@@ -8,17 +8,23 @@ import { Server } from "ssh2";
 import { readinessScript, sshOptions } from "../lib/dockerHostPlan";
 import { describeWithTool } from "./tools";
 
-function host({ cloudInitExit = 0, dockerGroup = "docker:x:999:authentik" }: { cloudInitExit?: number; dockerGroup?: string }) {
+/** `dockerAnswersAt`: the attempt at which `docker info` first succeeds (Infinity: never). Pauses go to `<bin>/sleeps`. */
+function host({ cloudInitExit = 0, dockerGroup = "docker:x:999:authentik", dockerAnswersAt = 1 }: { cloudInitExit?: number; dockerGroup?: string; dockerAnswersAt?: number }) {
     const bin = fs.mkdtempSync(path.join(os.tmpdir(), "fake-vm-"));
     const tool = (name: string, body: string) => fs.writeFileSync(path.join(bin, name), `#!/bin/sh\n${body}\n`, { mode: 0o755 });
     tool("cloud-init", `[ "$2" = "--long" ] && echo "status: error"; exit ${cloudInitExit}`);
     tool("sudo", 'shift; exec "$@"');
     tool("tail", 'echo "E: Unable to locate package docker-ce"');
-    tool("docker", "exit 0");
+    const attempts = path.join(bin, "docker-attempts");
+    const answerAt = Number.isFinite(dockerAnswersAt) ? dockerAnswersAt : 1_000_000;
+    tool("docker", `echo x >> "${attempts}"; [ "$(wc -l < "${attempts}")" -ge ${answerAt} ]`);
+    tool("sleep", `echo "$1" >> "${path.join(bin, "sleeps")}"`);
     tool("getent", `echo "${dockerGroup}"`);
     tool("id", "echo authentik");
     tool("timeout", 'shift; exec "$@"');
-    return spawnSync("sh", ["-c", readinessScript(900)], { encoding: "utf8", env: { ...process.env, PATH: `${bin}:${process.env.PATH}` } });
+    const result = spawnSync("sh", ["-c", readinessScript(900)], { encoding: "utf8", env: { ...process.env, PATH: `${bin}:${process.env.PATH}` } });
+    const lines = (file: string) => (fs.existsSync(path.join(bin, file)) ? fs.readFileSync(path.join(bin, file), "utf8").split("\n").filter(Boolean) : []);
+    return { ...result, dockerAttempts: lines("docker-attempts").length, sleeps: lines("sleeps") };
 }
 
 test("ready once cloud-init is done, docker answers and the user is in the docker group", () => {
@@ -34,9 +40,30 @@ test("cloud-init done with recoverable errors (exit 2) still counts as done", ()
 test("a failed cloud-init fails the check with its status and the end of its output log", () => {
     const result = host({ cloudInitExit: 1 });
     expect(result.status).toBe(1);
-    expect(result.stderr).toContain("cloud-init did not finish (exit 1)");
-    expect(result.stderr).toContain("status: error");
-    expect(result.stderr).toContain("E: Unable to locate package docker-ce");
+    expect(result.stderr.split("\n").filter(Boolean)).toEqual([
+        "status: error",
+        "--- last lines of /var/log/cloud-init-output.log:",
+        "E: Unable to locate package docker-ce",
+        "cloud-init did not finish (exit 1)",
+    ]);
+    expect(result.dockerAttempts).toBe(0);
+});
+
+test("docker is asked again every 5 s until it answers", () => {
+    const result = host({ dockerAnswersAt: 3 });
+    expect(result.status).toBe(0);
+    expect(result.stdout.trim()).toBe("ready");
+    expect(result.dockerAttempts).toBe(3);
+    expect(result.sleeps).toEqual(["5", "5"]);
+});
+
+test("docker that never answers fails the check after 30 attempts, 29 pauses of 5 s apart", () => {
+    const result = host({ dockerAnswersAt: Infinity });
+    expect(result.status).toBe(1);
+    expect(result.stdout).toBe("");
+    expect(result.stderr.trim()).toBe("docker did not answer after cloud-init finished");
+    expect(result.dockerAttempts).toBe(30);
+    expect(result.sleeps).toEqual(Array(29).fill("5"));
 });
 
 test("a user outside the docker group fails the check: the provider runs docker without sudo", () => {

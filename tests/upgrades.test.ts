@@ -2,7 +2,7 @@
 import { UpgradeError, assertSafeUpgrade, upgradeProblems } from "../lib/upgradeGuard";
 import { SUPPORTED_RELEASE_LINES, checkUpgrade, compareVersions, featuresOf, parseAuthentikVersion } from "../lib/versions";
 import { DEFAULT_IMAGES, parseStackConfig } from "../lib/config";
-import { postgresDataPath, postgresMajorVersion } from "../lib/authentikPlan";
+import { postgresDataPath, postgresMajorVersion } from "../lib/postgresImage";
 import { lastRun, loadStackFile, runProgram, withOverrides } from "./harness";
 
 function version(tag: string) {
@@ -141,6 +141,15 @@ describe("upgradeProblems", () => {
         const allowed = { ...next, upgrades: { ...next.upgrades, allowPostgresMajorChange: true } };
         expect(upgradeProblems({ postgresImage: "docker.io/library/postgres:16.14-alpine" }, allowed)).toEqual([]);
         expect(upgradeProblems({ postgresImage: "docker.io/library/postgres:16.4-alpine" }, base)).toEqual([]);
+    });
+
+    test("a deployed image whose major cannot be read is no reason to refuse; a new one cannot reach the guard", () => {
+        expect(upgradeProblems({ postgresImage: "postgres@sha256:" + "b".repeat(64) }, base)).toEqual([]);
+        expect(() =>
+            parseStackConfig({ domain: "auth.example.com", authentik: { bootstrapEmail: "a@example.com", version: "2025.8.1" }, docker: { images: { postgresql: "postgres:bookworm" } } }),
+        ).toThrow(/authentik-sso:docker.images.postgresql: got "postgres:bookworm"; must have a tag that starts with PostgreSQL's major version/);
+        // The guard itself errs on the safe side should an unreadable image ever reach it.
+        expect(upgradeProblems({ postgresImage: "docker.io/library/postgres:16.4-alpine" }, { ...base, docker: { ...base.docker, images: { ...base.docker.images, postgresql: "postgres:bookworm" } } })).toHaveLength(1);
     });
 
     test("a smaller VM disk than deployed is refused with the reason; the same or larger passes", () => {
