@@ -72,6 +72,8 @@ export interface ProgramRun {
     /** registerOutputs calls, by URN. */
     registeredOutputs: Record<string, RegisteredOutputs>;
     outputs: Record<string, { value: unknown; secret: boolean }>;
+    /** For each stack output, the URNs of the resources it waits for (what the engine sees it depend on). */
+    outputResources: Record<string, string[]>;
     invokes: RecordedInvoke[];
     /** Plain-text values of every generated or configured secret the run saw. */
     secretValues: string[];
@@ -96,6 +98,8 @@ export interface RunOptions {
     dockerContextEndpoint?: string;
     /** DOCKER_HOST as the program sees it (default: unset, whatever this machine has). */
     dockerHostVariable?: string;
+    /** The Cloudflare zone lookup answers as older provider builds did: `id` only, `zoneId` empty. */
+    zoneLookupWithoutZoneId?: boolean;
 }
 
 /** Deterministic fake values, so two runs with the same config register identical inputs. */
@@ -138,6 +142,7 @@ interface MockState {
     secretValues: Set<string>;
     invokes: RecordedInvoke[];
     previousOutputs: Record<string, unknown>;
+    zoneLookupWithoutZoneId: boolean;
 }
 
 function mockOutputs(args: pulumi.runtime.MockResourceArgs, state: MockState): { id: string; state: Record<string, unknown> } {
@@ -204,7 +209,8 @@ function mockCall(args: pulumi.runtime.MockCallArgs, state: MockState): Record<s
     switch (args.token) {
         case "cloudflare:index/getZone:getZone": {
             const filter = (args.inputs as { filter?: { name?: string } }).filter;
-            return { ...args.inputs, id: fakeHex(filter?.name ?? "zone", 32), zoneId: fakeHex(filter?.name ?? "zone", 32), name: filter?.name ?? "" };
+            const id = fakeHex(filter?.name ?? "zone", 32);
+            return { ...args.inputs, id, zoneId: state.zoneLookupWithoutZoneId ? "" : id, name: filter?.name ?? "" };
         }
         default:
             // Nothing is silently faked: a new data source needs a mock here first.
@@ -299,22 +305,27 @@ function recordRead(req: any, urn: string): RecordedResource {
     };
 }
 
-async function settle(value: unknown): Promise<{ value: unknown; secret: boolean }> {
+async function settle(value: unknown): Promise<{ value: unknown; secret: boolean; resources: string[] }> {
     if (pulumi.Output.isInstance(value)) {
         const output = value as any;
-        const [resolved, secret] = await Promise.all([output.promise(), output.isSecret]);
+        const [resolved, secret, resources] = await Promise.all([output.promise(), output.isSecret, output.allResources() as Promise<Set<pulumi.Resource>>]);
         const inner = await settle(resolved);
-        return { value: inner.value, secret: secret || inner.secret };
+        const urns = await Promise.all([...resources].map((resource) => (resource.urn as any).promise() as Promise<string>));
+        return { value: inner.value, secret: secret || inner.secret, resources: [...new Set([...urns, ...inner.resources])].sort() };
     }
     if (Array.isArray(value)) {
         const items = await Promise.all(value.map(settle));
-        return { value: items.map((item) => item.value), secret: items.some((item) => item.secret) };
+        return { value: items.map((item) => item.value), secret: items.some((item) => item.secret), resources: [...new Set(items.flatMap((item) => item.resources))].sort() };
     }
     if (value !== null && typeof value === "object") {
         const entries = await Promise.all(Object.entries(value).map(async ([key, item]) => [key, await settle(item)] as const));
-        return { value: Object.fromEntries(entries.map(([key, item]) => [key, item.value])), secret: entries.some(([, item]) => item.secret) };
+        return {
+            value: Object.fromEntries(entries.map(([key, item]) => [key, item.value])),
+            secret: entries.some(([, item]) => item.secret),
+            resources: [...new Set(entries.flatMap(([, item]) => item.resources))].sort(),
+        };
     }
-    return { value, secret: false };
+    return { value, secret: false, resources: [] };
 }
 
 let running = false;
@@ -370,7 +381,12 @@ function fakeDockerCli(endpoint: string): string {
 }
 
 async function runProgramOnce(options: RunOptions): Promise<ProgramRun> {
-    const state: MockState = { secretValues: new Set(options.config.secretValues), invokes: [], previousOutputs: options.previousOutputs ?? {} };
+    const state: MockState = {
+        secretValues: new Set(options.config.secretValues),
+        invokes: [],
+        previousOutputs: options.previousOutputs ?? {},
+        zoneLookupWithoutZoneId: options.zoneLookupWithoutZoneId ?? false,
+    };
     const resources: RecordedResource[] = [];
     lastRun = { resources, invokes: state.invokes };
     await pulumi.runtime.setMocks(
@@ -423,8 +439,11 @@ async function runProgramOnce(options: RunOptions): Promise<ProgramRun> {
     const program = require("../index") as { default: () => Promise<Record<string, unknown>> };
     const exported = await program.default();
     const outputs: ProgramRun["outputs"] = {};
+    const outputResources: ProgramRun["outputResources"] = {};
     for (const [key, value] of Object.entries(exported)) {
-        outputs[key] = await settle(value);
+        const { resources: waitsFor, ...settled } = await settle(value);
+        outputs[key] = settled;
+        outputResources[key] = waitsFor;
     }
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const settings: any = require("@pulumi/pulumi/runtime/settings");
@@ -433,7 +452,7 @@ async function runProgramOnce(options: RunOptions): Promise<ProgramRun> {
     for (const tunnel of resources.filter((resource) => resource.type === "cloudflare:index/zeroTrustTunnelCloudflared:ZeroTrustTunnelCloudflared")) {
         state.secretValues.add(connectorToken(String(tunnel.inputs.accountId), tunnel.id, String(tunnel.inputs.tunnelSecret)));
     }
-    return { resources, registeredOutputs, outputs, invokes: state.invokes, secretValues: [...state.secretValues] };
+    return { resources, registeredOutputs, outputs, outputResources, invokes: state.invokes, secretValues: [...state.secretValues] };
 }
 /* eslint-enable @typescript-eslint/no-explicit-any */
 
