@@ -20,7 +20,13 @@ const slug = z
 
 const groupName = z.string().trim().min(1, "must not be empty").max(80, "must be at most 80 characters");
 
-/** An absolute URL: https, or http only on a loopback host. */
+/**
+ * A native app's own scheme in reverse-domain form, such as Immich's `app.immich:` (RFC 8252 7.1: a private-use scheme
+ * names a domain its publisher controls, so it contains a period; `javascript:` or `data:` never do).
+ */
+const PRIVATE_USE_SCHEME = /^[a-z][a-z0-9+-]*(\.[a-z0-9+-]+)+:$/;
+
+/** An absolute URL: https, http only on a loopback host, or a native app's private-use scheme. */
 const redirectUri = z.string().superRefine((text, ctx) => {
     let url: URL;
     try {
@@ -33,10 +39,10 @@ const redirectUri = z.string().superRefine((text, ctx) => {
         ctx.addIssue({ code: "custom", message: "must not carry a #fragment (OAuth 2.0, RFC 6749 3.1.2)" });
         return;
     }
-    if (url.protocol === "https:" || (url.protocol === "http:" && LOOPBACK_HOSTS.has(url.hostname))) {
+    if (url.protocol === "https:" || (url.protocol === "http:" && LOOPBACK_HOSTS.has(url.hostname)) || PRIVATE_USE_SCHEME.test(url.protocol)) {
         return;
     }
-    ctx.addIssue({ code: "custom", message: "must use https (http only for localhost or 127.0.0.1)" });
+    ctx.addIssue({ code: "custom", message: "must use https (http only for localhost or 127.0.0.1; a mobile app's own scheme in reverse-domain form, such as app.immich:/, also works)" });
 });
 
 /** An origin-style URL: scheme and host (and port), no path, query or fragment. */

@@ -457,6 +457,22 @@ describe("config rules for identity: each stops the program with the key, the va
         await expectConfigRefused({ stack, config: withOverrides(base, { identity }) }, expected);
     });
 
+    test("a mobile app's own scheme is accepted in reverse-domain form (RFC 8252 7.1), never javascript: or a bare name", () => {
+        const redirectUris = ["app.immich:///oauth-callback", "com.example.app:/cb", "myapp:/cb", "javascript:alert(1)", "http://a.example.com/cb", "https://a.example.com/cb"];
+        let problems: string[] = [];
+        try {
+            parseStackConfig({ domain: "auth.example.com", authentik: { bootstrapEmail: "a@example.com" }, identity: { applications: [{ slug: "a", name: "A", oidc: { redirectUris } }] } });
+        } catch (error) {
+            problems = (error as ConfigError).problems as string[];
+        }
+        const must = "must use https (http only for localhost or 127.0.0.1; a mobile app's own scheme in reverse-domain form, such as app.immich:/, also works)";
+        expect(problems).toEqual([
+            `authentik-sso:identity.applications.0.oidc.redirectUris.2: got "myapp:/cb"; ${must}`,
+            `authentik-sso:identity.applications.0.oidc.redirectUris.3: got "javascript:alert(1)"; ${must}`,
+            `authentik-sso:identity.applications.0.oidc.redirectUris.4: got "http://a.example.com/cb"; ${must}`,
+        ]);
+    });
+
     test("the example passes with smtp set", () => {
         expect(() => parseStackConfig({ domain: "auth.example.com", authentik: { bootstrapEmail: "a@example.com" }, smtp: SMTP, identity: EXAMPLE })).not.toThrow();
     });
