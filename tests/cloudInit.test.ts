@@ -23,6 +23,7 @@ import {
     renderCloudInit,
 } from "../lib/cloudInit";
 import { findByName, loadStackFile, runProgram, stackNames } from "./harness";
+import { expectGolden } from "./golden";
 import { describeWithTool } from "./tools";
 
 const input: CloudInitInput = {
@@ -111,6 +112,18 @@ describe("renderCloudInit", () => {
     test("rendering is deterministic", () => {
         expect(renderCloudInit(input)).toBe(renderCloudInit({ ...input }));
     });
+
+    // Every setting, package and script line the VM gets, reviewed in the pull request that changes it.
+    test.each([
+        ["debian.yaml", input],
+        ["ubuntu-without-prepull.yaml", { ...input, distro: "ubuntu" as const, prePull: [], folders: [] }],
+    ])("word for word: tests/golden/cloud-init/%s", (file, variant) => {
+        expectGolden(`cloud-init/${file}`, renderCloudInit(variant));
+    });
+
+    test("the fingerprint checked is Docker's published one (docs.docker.com/engine/install/debian)", () => {
+        expect(DOCKER_APT_KEY_FINGERPRINT).toBe("9DC858229FC7DD38854AE2D88D81803C0EBFCD88");
+    });
 });
 
 describe("the first-boot script, run against stand-ins for apt, gpg, curl, systemctl and friends", () => {
@@ -121,10 +134,11 @@ describe("the first-boot script, run against stand-ins for apt, gpg, curl, syste
         aptSource: string | undefined;
         /** Where the pre-pull marker is, for this run. */
         marker: string;
+        keyrings: string;
     }
 
     /** Runs the script as rendered, with only the two apt file locations moved into a scratch folder. */
-    function boot({ fingerprint = DOCKER_APT_KEY_FINGERPRINT, failing, prePulledBefore = false }: { fingerprint?: string; failing?: string; prePulledBefore?: boolean } = {}): Boot {
+    function boot({ fingerprint = DOCKER_APT_KEY_FINGERPRINT, failing, prePulledBefore = false, umask = "022" }: { fingerprint?: string; failing?: string; prePulledBefore?: boolean; umask?: string } = {}): Boot {
         const root = fs.mkdtempSync(path.join(os.tmpdir(), "first-boot-"));
         const bin = path.join(root, "bin");
         fs.mkdirSync(bin);
@@ -158,9 +172,9 @@ describe("the first-boot script, run against stand-ins for apt, gpg, curl, syste
             .split("\n")
             .map((line) => (line.startsWith(KEYRING_DIR_LINE_PREFIX) ? `${KEYRING_DIR_LINE_PREFIX}${keyrings}` : line.startsWith(APT_SOURCE_LINE_PREFIX) ? `${APT_SOURCE_LINE_PREFIX}${source}` : line))
             .join("\n");
-        const result = spawnSync("sh", ["-c", script], { encoding: "utf8", env: { ...process.env, PATH: `${bin}:${process.env.PATH}` } });
+        const result = spawnSync("sh", ["-c", `umask ${umask}\n${script}`], { encoding: "utf8", env: { ...process.env, PATH: `${bin}:${process.env.PATH}` } });
         const calls = fs.existsSync(log) ? fs.readFileSync(log, "utf8").trim().split("\n") : [];
-        return { status: result.status, stderr: result.stderr, calls, aptSource: fs.existsSync(source) ? fs.readFileSync(source, "utf8") : undefined, marker };
+        return { status: result.status, stderr: result.stderr, calls, aptSource: fs.existsSync(source) ? fs.readFileSync(source, "utf8") : undefined, marker, keyrings };
     }
 
     test("Docker first, then the image pre-pull in the background, the admin, the folders, sshd, and the upgrade in the background last", () => {
@@ -229,6 +243,13 @@ describe("the first-boot script, run against stand-ins for apt, gpg, curl, syste
 
     test("an image reference that is not one cannot reach the script", () => {
         expect(() => bootstrapScript({ ...input, prePull: ["postgres:16; rm -rf /"] })).toThrow("not an image reference");
+        expect(() => bootstrapScript({ ...input, prePull: ["$(reboot)ghcr.io/goauthentik/server:2026.8.3"] })).toThrow("not an image reference");
+    });
+
+    test("the key is readable by apt (which reads it as _apt) even under a strict umask", () => {
+        const result = boot({ umask: "077" });
+        expect(result.status).toBe(0);
+        expect(fs.statSync(path.join(result.keyrings, "docker.asc")).mode & 0o777).toBe(0o644);
     });
 
     test("cloud-init itself does not upgrade packages before runcmd; the bootstrap does, after Docker, in the background", () => {

@@ -24,7 +24,7 @@ interface FakeDocker {
 }
 
 /** A folder with a `docker` that logs each call to calls.log and answers from the fake's state. */
-function fakeDocker(fake: FakeDocker): { bin: string; calls: () => string[] } {
+function fakeDocker(fake: FakeDocker): { bin: string; calls: () => string[]; sleeps: () => string[] } {
     const bin = fs.mkdtempSync(path.join(os.tmpdir(), "fake-docker-"));
     const counter = (name: string) => path.join(bin, `${name}.count`);
     const nth = (name: string, values: string[]) =>
@@ -76,9 +76,10 @@ function fakeDocker(fake: FakeDocker): { bin: string; calls: () => string[] } {
         "",
     ].join("\n");
     fs.writeFileSync(path.join(bin, "docker"), script, { mode: 0o755 });
-    // sleep must not slow the tests down.
-    fs.writeFileSync(path.join(bin, "sleep"), "#!/bin/sh\nexit 0\n", { mode: 0o755 });
-    return { bin, calls: () => fs.readFileSync(path.join(bin, "calls.log"), "utf8").trim().split("\n") };
+    // sleep must not slow the tests down; it notes how long it was asked to wait.
+    fs.writeFileSync(path.join(bin, "sleep"), `#!/bin/sh\necho "$*" >>"${bin}/sleeps.log"\n`, { mode: 0o755 });
+    const lines = (file: string) => (fs.existsSync(path.join(bin, file)) ? fs.readFileSync(path.join(bin, file), "utf8").trim().split("\n") : []);
+    return { bin, calls: () => lines("calls.log"), sleeps: () => lines("sleeps.log") };
 }
 
 function run(script: string, bin: string) {
@@ -92,6 +93,11 @@ describe("the health gate", () => {
         expect(result.stdout).toBe("authentik-server is ready\n");
         expect(result.status).toBe(0);
         expect(docker.calls().filter((call) => call.startsWith("inspect")).length).toBe(3);
+        // 5 s between looks unless told otherwise.
+        expect(docker.sleeps()).toEqual(["5", "5"]);
+        const quick = fakeDocker({ health: ["starting", "healthy"] });
+        expect(run(healthGateScript({ container: "authentik-server", timeoutSeconds: 600, pollSeconds: 1 }), quick.bin).status).toBe(0);
+        expect(quick.sleeps()).toEqual(["1"]);
     });
 
     test("times out with the state, the last health checks and the last log lines", () => {
@@ -102,6 +108,8 @@ describe("the health gate", () => {
         expect(result.stderr).toContain("state: running, exit code 0, restarts 3");
         expect(result.stderr).toContain("pg_isready: no response");
         expect(result.stderr).toContain("FATAL: the database system is starting up");
+        expect(result.stderr).toContain("last health checks:\n");
+        expect(result.stderr).toContain("last log lines (docker logs authentik-postgresql):\n");
     });
 
     test("fails at once when the container does not exist", () => {
@@ -201,6 +209,10 @@ describe("one-off containers", () => {
             "run --rm -i --network none --user 0:0 --memory 64m --volume authentik-data:/data --volume authentik-media:/legacy-media:ro --env OWNER=1000:1000 --entrypoint /bin/sh sha256:abc -s",
         ]);
         expect(fs.readFileSync(path.join(docker.bin, "stdin.txt"), "utf8")).toBe(script);
+    });
+
+    test("a script that holds the here-document's end marker is refused: the rest would run on the host", () => {
+        expect(() => oneShotScript({ image: "i", volumes: {}, env: {}, memoryMb: 64, script: "echo one\nAUTHENTIK_SSO_SCRIPT_END\nreboot\n" })).toThrow("the script must not contain AUTHENTIK_SSO_SCRIPT_END");
     });
 });
 

@@ -19,6 +19,7 @@ import { applyBlueprintsScript } from "../lib/hostScripts";
 import { identitySchema } from "../lib/identityConfig";
 import { ENROLLMENT_FLOW, RECOVERY_FLOW, emailDomainExpression, identityFor, planIdentity } from "../lib/identityPlan";
 import { ReleaseLine, SUPPORTED_RELEASE_LINES, featuresOf, parseAuthentikVersion } from "../lib/versions";
+import { expectGolden } from "./golden";
 import { describeWithTool } from "./tools";
 import { ProgramRun, REPO_ROOT, byName, envOf, expectConfigRefused, findByName, lastRun, loadStackFile, runProgram, visibleInputs, withOverrides } from "./harness";
 
@@ -216,7 +217,6 @@ describe.each(SUPPORTED_RELEASE_LINES)("the example on authentik %s", (line) => 
  * rewrites them (never in CI).
  */
 describe("the blueprints authentik gets, word for word (tests/golden/identity/)", () => {
-    const goldenDir = path.join(REPO_ROOT, "tests", "golden", "identity");
     const variants: [name: string, line: ReleaseLine, identity: unknown][] = [
         ["the-example", "2026.8", EXAMPLE],
         ["nothing-configured", "2026.8", {}],
@@ -240,12 +240,7 @@ describe("the blueprints authentik gets, word for word (tests/golden/identity/)"
     test.each(variants)("%s (authentik %s)", (name, line, identity) => {
         const { files, ...plan } = planFor(line, identity);
         const text = [`# what the stack learns from the plan\n${stringifyYaml(plan)}`, ...files.map((file) => `# ${file.path}\n${file.content}`)].join("---\n");
-        const golden = path.join(goldenDir, `${name}.yaml`);
-        if (process.env.UPDATE_GOLDEN === "1" && process.env.CI !== "true") {
-            fs.mkdirSync(goldenDir, { recursive: true });
-            fs.writeFileSync(golden, text);
-        }
-        expect(text).toBe(fs.readFileSync(golden, "utf8"));
+        expectGolden(`identity/${name}.yaml`, text);
         const validator = blueprintValidator(line);
         expect(files.flatMap((file) => formatProblems(file.path, validator.validate(parseBlueprint(file.content))))).toEqual([]);
     });
@@ -757,10 +752,32 @@ describeWithTool("python3", "proving the files applied, through authentik's API 
             expect(result.stderr).toBe("SSO_BLUEPRINT_BREAK_GLASS_PASSWORD is not set in authentik-worker: the blueprints would read nothing for it\n");
             expect(api.requests).toEqual([]);
             const healthy = fakeDocker();
-            await run(script([]), healthy, api.url);
+            const withoutSecrets = await run(script([]), healthy, api.url);
+            // With nothing to check, the script goes straight to authentik (which, empty here, never finishes its own).
+            expect(withoutSecrets.stderr).toBe("authentik has not applied its own default blueprints after 3 s; see the worker's log\n");
             expect(fs.readFileSync(path.join(healthy, "calls.log"), "utf8")).not.toContain("bootstrap-token");
+            // Every name is asked for on its own.
+            const second = await run(script(["SSO_BLUEPRINT_A", "SSO_BLUEPRINT_B"]), fakeDocker(["SSO_BLUEPRINT_B"]), api.url);
+            expect(second.status).toBe(1);
+            expect(second.stderr).toBe("SSO_BLUEPRINT_B is not set in authentik-worker: the blueprints would read nothing for it\n");
         } finally {
             api.close();
         }
+    });
+
+    test("a worker without the bootstrap token stops the check before it asks authentik anything", async () => {
+        const api = await fakeApi([], () => undefined);
+        try {
+            const result = await run(script([]), fakeDocker(["AUTHENTIK_BOOTSTRAP_TOKEN"]), api.url);
+            expect(result.status).toBe(1);
+            expect(result.stderr).toBe("authentik-worker has no AUTHENTIK_BOOTSTRAP_TOKEN: the check needs it to ask authentik\n");
+            expect(api.requests).toEqual([]);
+        } finally {
+            api.close();
+        }
+    });
+
+    test("a program that holds the here-document's end marker is refused", () => {
+        expect(() => applyBlueprintsScript({ worker: "w", server: "s", files: [], secretEnv: [], program: "print(1)\nAUTHENTIK_SSO_APPLY_END\n" })).toThrow("the program must not contain AUTHENTIK_SSO_APPLY_END");
     });
 });
