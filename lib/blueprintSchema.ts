@@ -59,7 +59,6 @@ export class BlueprintValidator {
     readonly title: string;
     private readonly validators = new Map<string, ValidateFunction>();
     private readonly ajv: Ajv;
-    private readonly models: Set<string>;
 
     constructor(
         readonly line: ReleaseLine,
@@ -87,7 +86,6 @@ export class BlueprintValidator {
         for (const branch of branches) {
             (branch as { additionalProperties?: boolean }).additionalProperties = false;
         }
-        this.models = new Set(branches.map((branch) => branch.properties?.model?.const).filter((model): model is string => model !== undefined));
         this.ajv = new Ajv({ strict: false, allErrors: true, logger: false, verbose: true });
         addFormats(this.ajv);
         this.ajv.addSchema(schema, "blueprint");
@@ -109,10 +107,6 @@ export class BlueprintValidator {
             return ok;
         }) as ValidateFunction;
         return validate;
-    }
-
-    hasModel(model: string): boolean {
-        return this.models.has(model);
     }
 
     /** Every problem of a parsed blueprint (tags as Tag values). */
@@ -168,7 +162,9 @@ export class BlueprintValidator {
         const insideTag = (pointer: string) => tagPaths.some((tagPath) => pointer === tagPath || pointer.startsWith(`${tagPath}/`));
         return (
             (validate.errors ?? [])
-                .filter((error) => !insideTag(error.instancePath) && !(error.keyword === "additionalProperties" && insideTag(`${error.instancePath}/${String(error.params.additionalProperty)}`)))
+                // What a tag resolves to is known only when authentik applies the file; a field whose value is a tag is
+                // still a field, and refused when the model has none of that name.
+                .filter((error) => !insideTag(error.instancePath))
                 // A reference to another object may be null (unlinked): the schema gives these only as uuid strings.
                 .filter((error) => !(error.keyword === "type" && error.data === null && (error.parentSchema as { format?: string } | undefined)?.format === "uuid"))
                 .map((error) => ({ entry: index, model, message: describe(error) }))

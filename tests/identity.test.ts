@@ -368,6 +368,38 @@ describe("the blueprint checker itself", () => {
         expect(blueprintValidator("2025.8").validate(file)).toEqual([]);
     });
 
+    test("a field the model lacks is refused even when its value is a tag; a tag's own value is not checked", () => {
+        const group = parseBlueprint("version: 1\nentries:\n  - model: authentik_core.group\n    identifiers: {name: g}\n    attrs: {name: !Env GROUP, colour: !Env COLOUR}\n");
+        expect(formatProblems("g.yaml", blueprintValidator("2026.8").validate(group))).toEqual(["g.yaml entry 1 (authentik_core.group): /attrs: colour is not a field of this model (authentik would drop it silently)"]);
+    });
+
+    test("the document's own shape: a mapping, version 1, a named metadata, entries as a list (or, from 2025.8, a map of lists), each with a model", () => {
+        const v = blueprintValidator("2026.2");
+        const group = { model: "authentik_core.group", identifiers: { name: "g" } };
+        for (const document of [null, [], "x"]) {
+            expect(v.validate(document)).toEqual([{ message: "is not a blueprint (a YAML mapping with version and entries)" }]);
+        }
+        expect(v.validate({ version: 2, metadata: {}, entries: [] })).toEqual([{ message: "version must be 1 (authentik ignores anything else), got 2" }, { message: "metadata needs a name" }]);
+        expect(v.validate({ version: 1, metadata: { name: "m" }, entries: { groups: [group], more: group } })).toEqual([]);
+        expect(v.validate({ version: 1 })).toEqual([{ message: "entries must be a list, or a map of lists" }]);
+        expect(blueprintValidator("2025.6").validate({ version: 1, entries: { groups: [group] } })).toEqual([{ message: "entries must be a list (a map of lists needs 2025.8)" }]);
+        expect(v.validate({ version: 1, entries: [null, { identifiers: {} }] })).toEqual([
+            { entry: 0, message: "has no model" },
+            { entry: 1, message: "has no model" },
+        ]);
+        expect(formatProblems("f.yaml", [{ message: "m" }, { entry: 0, message: "n" }, { entry: 1, model: "authentik_core.group", message: "o" }])).toEqual(["f.yaml: m", "f.yaml entry 1: n", "f.yaml entry 2 (authentik_core.group): o"]);
+    });
+
+    test("a blueprint that applies another fails under ak apply_blueprint on 2025.8 and 2025.10 only", () => {
+        const meta = { version: 1, entries: [{ model: "authentik_blueprints.metaapplyblueprint", attrs: { identifiers: { name: "x" } } }] };
+        for (const line of ["2025.8", "2025.10"] as const) {
+            expect(blueprintValidator(line).validate(meta)).toEqual([
+                { entry: 0, model: "authentik_blueprints.metaapplyblueprint", message: `fails under ak apply_blueprint on ${line} (it needs a worker task; fixed in 2025.12): put the entries into one file instead` },
+            ]);
+        }
+        expect(blueprintValidator("2025.12").validate(meta).map((problem) => problem.message)).not.toContainEqual(expect.stringContaining("ak apply_blueprint"));
+    });
+
     test("tags survive writing and reading", () => {
         const text = stringifyBlueprint({
             version: 1,
