@@ -11,8 +11,11 @@ import * as path from "path";
 import * as zlib from "zlib";
 import Ajv, { ValidateFunction } from "ajv";
 import addFormats from "ajv-formats";
-import { AUTHENTIK_CHART_VERSIONS, blueprintConfigMapData, dailyCron } from "../lib/kubernetes/plan";
+import { stringify as stringifyYaml } from "yaml";
+import { kubernetesSchema } from "../lib/kubernetes/config";
+import { AUTHENTIK_CHART_VERSIONS, blueprintConfigMapData, blueprintInstancePath, chartFor, dailyCron } from "../lib/kubernetes/plan";
 import { parseAuthentikVersion } from "../lib/versions";
+import { expectGolden } from "./golden";
 import { ProgramRun, REPO_ROOT, RecordedResource, byName, expectConfigRefused, loadStackFile, ofType, runProgram, transitiveDependencies, visibleInputs, withOverrides } from "./harness";
 
 const k8s = loadStackFile("k8s");
@@ -397,5 +400,126 @@ describe("config rules for the Kubernetes target", () => {
 
     test.each(cases)("$rule", async ({ overrides, expected }) => {
         await expectConfigRefused({ stack: "k8s", config: withOverrides(k8s, overrides, { keys: ["authentik-sso:kubernetes"] }) }, expected);
+    });
+});
+
+/** Each resource as the engine gets it (secret inputs shown as [secret]), in registration order. */
+function manifest(run: ProgramRun): string {
+    const names = new Map(run.resources.map((resource) => [resource.urn, resource.name]));
+    const redact = (value: unknown, paths: string[], at: string): unknown => {
+        if (paths.includes(at)) {
+            return "[secret]";
+        }
+        if (Array.isArray(value)) {
+            return value.map((item, index) => redact(item, paths, at === "" ? String(index) : `${at}.${index}`));
+        }
+        if (value !== null && typeof value === "object") {
+            return Object.fromEntries(Object.entries(value).map(([key, item]) => [key, redact(item, paths, at === "" ? key : `${at}.${key}`)]));
+        }
+        return value;
+    };
+    const resources = run.resources
+        .filter((resource) => resource.type.startsWith("kubernetes:") || resource.type.startsWith("authentik-sso:kubernetes:"))
+        .map((resource) => ({
+            resource: `${resource.type} ${resource.name}`,
+            ...(resource.parent !== "" ? { parent: names.get(resource.parent) } : {}),
+            ...(resource.protect ? { protect: true } : {}),
+            dependsOn: [...new Set(resource.dependencies.map((urn) => names.get(urn)))].sort(),
+            inputs: redact(resource.inputs, resource.secretPaths, ""),
+        }));
+    return stringifyYaml(resources, { lineWidth: 0 });
+}
+
+/**
+ * Every Kubernetes object the stack hands the cluster, word for word (tests/golden/kubernetes/): labels, selectors,
+ * security contexts, policy types, names and metadata that no schema pins and that a review should see change.
+ */
+describe("the Kubernetes resources word for word", () => {
+    test("as shipped", async () => {
+        expectGolden("kubernetes/k8s.yaml", manifest(await runProgram({ stack: "k8s", config: k8s })));
+    });
+
+    test("with database backups, a storage class, blueprints and a server of 1 GB (two web processes)", async () => {
+        const credentials = { accessKeyId: "AKIA-GOLDEN-EXAMPLE", secretAccessKey: "golden-secret-access-key" };
+        const config = withOverrides(
+            k8s,
+            {
+                kubernetes: { ...k8sKubernetes, storageClass: "fast-ssd", postgres: { instances: 3, storageGb: 10, backup: { destinationPath: "s3://my-bucket/authentik-pg", endpointUrl: "http://minio.storage.svc:9000", retention: "4w", credentials } } },
+                docker: { ...(k8s.config["authentik-sso:docker"] as Record<string, unknown>), memoryLimitsMb: { server: 1024 } },
+                identity: { brand: { title: "Example SSO" }, applications: [{ slug: "grafana", name: "Grafana", oidc: { redirectUris: ["https://grafana.example.com/cb"] } }] },
+            },
+            { keys: ["authentik-sso:kubernetes"], values: Object.values(credentials) },
+        );
+        const run = await runProgram({ stack: "k8s", config });
+        expectGolden("kubernetes/k8s-backup-storage-class-blueprints.yaml", manifest(run));
+        expect(valuesOf(run).server.env).toEqual([{ name: "AUTHENTIK_WEB__WORKERS", value: "2" }]);
+    });
+});
+
+describe("the Kubernetes plan's small parts", () => {
+    test.each(Object.values(AUTHENTIK_CHART_VERSIONS).flatMap((versions) => [...(versions ?? [])]))("authentik %s has its own chart", (version) => {
+        expect(chartFor(parseAuthentikVersion(version) as NonNullable<ReturnType<typeof parseAuthentikVersion>>)).toEqual({ version });
+    });
+
+    test("a line without charts is refused, not guessed", () => {
+        const version = { ...(parseAuthentikVersion("2026.8.0") as NonNullable<ReturnType<typeof parseAuthentikVersion>>), line: "2099.1" };
+        expect(() => chartFor(version as NonNullable<ReturnType<typeof parseAuthentikVersion>>)).toThrow("no authentik chart is known for the line 2099.1");
+    });
+
+    test("backup.time as CloudNativePG's six-field cron (seconds first)", () => {
+        expect(dailyCron("03:00")).toBe("0 0 3 * * *");
+        expect(dailyCron("23:45")).toBe("0 45 23 * * *");
+    });
+
+    test("where authentik finds a mounted blueprint (what npm run verify asks the API for)", () => {
+        expect(blueprintInstancePath({ path: "authentik-sso/user/a.yaml", content: "" })).toBe("mounted/cm-authentik-sso-blueprints/user--a.yaml");
+    });
+});
+
+describe("the Kubernetes keys at their edges", () => {
+    const parse = (value: Record<string, unknown>) => kubernetesSchema.safeParse(value);
+    const messages = (value: Record<string, unknown>) => (parse(value).error?.issues ?? []).map((issue) => `${issue.path.join(".")}: ${issue.message}`);
+    const backup = (extra: Record<string, unknown>) => ({ postgres: { backup: { destinationPath: "s3://my-bucket/p", credentials: { accessKeyId: "a", secretAccessKey: "b" }, ...extra } } });
+
+    test("defaults", () => {
+        expect(kubernetesSchema.parse({})).toEqual({ namespace: "authentik", serverReplicas: 2, workerReplicas: 2, postgres: { instances: 3, storageGb: 10 }, connectors: 2 });
+    });
+
+    test.each(["default", "kube-system", "kube-public", "kube-node-lease", "cnpg-system"])("the namespace %s is the cluster's or the operator's", (namespace) => {
+        expect(messages({ namespace })).toEqual(["namespace: must be a namespace of its own, not default, kube-*, or the operator's cnpg-system"]);
+    });
+
+    test("namespace names: an RFC 1123 label", () => {
+        for (const namespace of ["a", "authentik-sso", "a".repeat(63)]) {
+            expect(messages({ namespace })).toEqual([]);
+        }
+        for (const namespace of ["-authentik", "authentik-", "a".repeat(64), "auth.entik"]) {
+            expect(messages({ namespace })).toEqual(["namespace: must be a Kubernetes namespace name: lower-case letters, digits and '-', at most 63 characters"]);
+        }
+    });
+
+    test("storage class names", () => {
+        expect(messages({ storageClass: "fast-ssd" })).toEqual([]);
+        expect(messages({ storageClass: "ceph.rbd" })).toEqual([]);
+        for (const storageClass of ["Fast_SSD", "-x", "x-"]) {
+            expect(messages({ storageClass })).toEqual(["storageClass: must be a StorageClass name"]);
+        }
+    });
+
+    test("the backup's destination, endpoint and retention", () => {
+        expect(messages(backup({}))).toEqual([]);
+        expect(messages({ postgres: { backup: { destinationPath: "s3://my-bucket", credentials: { accessKeyId: "a", secretAccessKey: "b" } } } })).toEqual([]);
+        for (const destinationPath of ["xs3://my-bucket/p", "s3://my-bucket/p p", "s3://My-Bucket/p"]) {
+            expect(messages({ postgres: { backup: { destinationPath, credentials: { accessKeyId: "a", secretAccessKey: "b" } } } })).toEqual(["postgres.backup.destinationPath: must be an S3 URL such as s3://my-bucket/authentik-pg"]);
+        }
+        expect(messages(backup({ endpointUrl: "http://minio:9000" }))).toEqual([]);
+        expect(messages(backup({ endpointUrl: "ftp://minio" }))).toEqual(["postgres.backup.endpointUrl: must be an http(s) URL such as https://s3.example.com"]);
+        expect(messages(backup({ endpointUrl: "httpss://minio" }))).toEqual(["postgres.backup.endpointUrl: must be an http(s) URL such as https://s3.example.com"]);
+        for (const retention of ["4w", "6m", "30d"]) {
+            expect(messages(backup({ retention }))).toEqual([]);
+        }
+        for (const retention of ["0d", "30dd", "d30", "30"]) {
+            expect(messages(backup({ retention }))).toEqual(["postgres.backup.retention: must be a number and d, w or m, such as 30d"]);
+        }
     });
 });
