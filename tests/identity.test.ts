@@ -19,6 +19,7 @@ import { applyBlueprintsScript } from "../lib/hostScripts";
 import { identitySchema } from "../lib/identityConfig";
 import { ENROLLMENT_FLOW, RECOVERY_FLOW, emailDomainExpression, identityFor, planIdentity } from "../lib/identityPlan";
 import { ReleaseLine, SUPPORTED_RELEASE_LINES, featuresOf, parseAuthentikVersion } from "../lib/versions";
+import { readUserBlueprints } from "../lib/userBlueprints";
 import { expectGolden } from "./golden";
 import { describeWithTool } from "./tools";
 import { ProgramRun, REPO_ROOT, byName, envOf, expectConfigRefused, findByName, lastRun, loadStackFile, runProgram, visibleInputs, withOverrides } from "./harness";
@@ -500,6 +501,55 @@ describe("config rules for identity: each stops the program with the key, the va
         ]);
     });
 
+    describe("each key at its edges (identitySchema alone)", () => {
+        const issues = (identity: unknown) => (identitySchema.safeParse(identity).error?.issues ?? []).map((issue) => `${issue.path.join(".")}: ${issue.message}`);
+        const oidc = (extra: Record<string, unknown> = {}, redirectUris = ["https://a.example.com/cb"]) => ({ applications: [{ slug: "a", name: "A", oidc: { redirectUris }, ...extra }] });
+        const proxy = (externalHost: string, internalHost = "http://192.168.1.60:8083") => ({ applications: [{ slug: "b", name: "B", proxy: { externalHost, internalHost } }] });
+        const slugRule = "must be a lower-case slug: letters, digits and '-', 1 to 50 characters, not starting or ending with '-'";
+        const host = (example: string) => `must be scheme and host only, without a path or a trailing /, e.g. ${example}`;
+        const loopback = "must not be a loopback address: it would be authentik's own container; give an address the authentik server can reach";
+        test.each<[string, unknown, string[]]>([
+            ["a slug of 50 characters", { applications: [{ slug: "a".repeat(50), name: "A", oidc: { redirectUris: ["https://a.example.com/cb"] } }] }, []],
+            ["a slug of 51 characters", { applications: [{ slug: "a".repeat(51), name: "A", oidc: { redirectUris: ["https://a.example.com/cb"] } }] }, [`applications.0.slug: ${slugRule}`]],
+            ["a slug ending with -", { applications: [{ slug: "app-", name: "A", oidc: { redirectUris: ["https://a.example.com/cb"] } }] }, [`applications.0.slug: ${slugRule}`]],
+            ["a reserved slug", { applications: [{ slug: "revoke", name: "A", oidc: { redirectUris: ["https://a.example.com/cb"] } }] }, ["applications.0.slug: must not be one of authentik's reserved names (authorize, token, device, userinfo, introspect, revoke)"]],
+            ["a blank name", { applications: [{ slug: "a", name: "  ", oidc: { redirectUris: ["https://a.example.com/cb"] } }] }, ["applications.0.name: must not be empty"]],
+            ["a blank brand title", { brand: { title: " " } }, ["brand.title: must not be empty"]],
+            ["a group name of 80 characters", oidc({ groups: ["g".repeat(80)] }), []],
+            ["a group name of 81 characters", oidc({ groups: ["g".repeat(81)] }), ["applications.0.groups.0: must be at most 80 characters"]],
+            ["a group named twice", oidc({ groups: ["family", "family"] }), ["applications.0.groups: names family twice"]],
+            ["no redirect URI", oidc({}, []), ["applications.0.oidc.redirectUris: needs at least one redirect URI"]],
+            ["loopback redirect URIs over http", oidc({}, ["http://localhost:8080/cb", "http://127.0.0.1/cb", "http://[::1]:3000/cb"]), []],
+            ["an empty fragment", oidc({}, ["https://a.example.com/cb#"]), ["applications.0.oidc.redirectUris.0: must not carry a #fragment (OAuth 2.0, RFC 6749 3.1.2)"]],
+            ["an http launch URL", oidc({ launchUrl: "http://grafana.example.com" }), ["applications.0.launchUrl: must be an https URL"]],
+            ["a logo URL of another scheme", { brand: { title: "T", logoUrl: "httpsx://a.example.com/l.svg", faviconUrl: "xhttps://a.example.com/f.ico" } }, ["brand.logoUrl: must be an https URL", "brand.faviconUrl: must be an https URL"]],
+            ["an internal host that is no URL", proxy("https://books.example.com", "books.lan"), ["applications.0.proxy.internalHost: must be a URL such as http://192.168.1.60:8083"]],
+            ["an external host over http", proxy("http://books.example.com"), ["applications.0.proxy.externalHost: must use https, e.g. https://books.example.com"]],
+            ["an internal host over ftp", proxy("https://books.example.com", "ftp://10.0.0.5"), ["applications.0.proxy.internalHost: must use http or https, e.g. http://192.168.1.60:8083"]],
+            ["an external host with a trailing /", proxy("https://books.example.com/"), [`applications.0.proxy.externalHost: ${host("https://books.example.com")}`]],
+            ["an external host with a path", proxy("https://books.example.com/app"), [`applications.0.proxy.externalHost: ${host("https://books.example.com")}`]],
+            ["an external host with a query", proxy("https://books.example.com?x=1"), [`applications.0.proxy.externalHost: ${host("https://books.example.com")}`]],
+            ["an external host with a fragment", proxy("https://books.example.com#f"), [`applications.0.proxy.externalHost: ${host("https://books.example.com")}`]],
+            ["an internal host with a user", proxy("https://books.example.com", "http://u@10.0.0.5:8083"), ["applications.0.proxy.internalHost: must not carry a user or password"]],
+            ["an internal host with a password", proxy("https://books.example.com", "http://:p@10.0.0.5:8083"), ["applications.0.proxy.internalHost: must not carry a user or password"]],
+            ["an internal host on localhost", proxy("https://books.example.com", "http://localhost:8083"), [`applications.0.proxy.internalHost: ${loopback}`]],
+            ["an internal host on ::1", proxy("https://books.example.com", "http://[::1]:8083"), [`applications.0.proxy.internalHost: ${loopback}`]],
+            ["an internal host in 127/8", proxy("https://books.example.com", "http://127.0.0.2:8083"), [`applications.0.proxy.internalHost: ${loopback}`]],
+            ["an external host on loopback (a local stack)", proxy("https://127.0.0.1:8443"), []],
+            ["one external host twice", { applications: [proxy("https://books.example.com").applications[0], { ...proxy("https://books.example.com").applications[0], slug: "c" }] }, ['applications.1.proxy.externalHost: is the external host of applications[0] too']],
+            ["allowed domains, several and nested", { enrollment: { mode: "invitation", allowedEmailDomains: ["example.com", "a.b.example.org"] } }, []],
+            ["allowed domains not lower-case or ending in -", { enrollment: { mode: "invitation", allowedEmailDomains: ["Example.com", "example.com-"] } }, ["enrollment.allowedEmailDomains.0: must be a lower-case domain such as example.com", "enrollment.allowedEmailDomains.1: must be a lower-case domain such as example.com"]],
+            ["a domain of 254 characters", { enrollment: { mode: "invitation", allowedEmailDomains: [`${("a".repeat(63) + ".").repeat(3)}${"a".repeat(62)}`] } }, ["enrollment.allowedEmailDomains.0: must be a lower-case domain such as example.com"]],
+            ["break-glass names and addresses", { breakGlass: { username: "Admin", email: "nope" } }, ["breakGlass.username: must be a lower-case user name: letters, digits, '.', '_' and '-'", "breakGlass.email: must be an e-mail address"]],
+            ["a blueprints folder outside the project", { blueprints: "/etc/x" }, ["blueprints: must be a folder inside the project (relative, without ..)"]],
+            ["a blueprints folder that climbs out", { blueprints: "a/../../b" }, ["blueprints: must be a folder inside the project (relative, without ..)"]],
+            ["a blueprints folder with a space", { blueprints: "a b" }, ["blueprints: must be a relative folder of letters, digits, '.', '_', '-' and '/'"]],
+            ["a blueprints folder with dots in names", { blueprints: "config/auth.d" }, []],
+        ])("%s", (_rule, identity, expected) => {
+            expect(issues(identity)).toEqual(expected);
+        });
+    });
+
     test("the example passes with smtp set", () => {
         expect(() => parseStackConfig({ domain: "auth.example.com", authentik: { bootstrapEmail: "a@example.com" }, smtp: SMTP, identity: EXAMPLE })).not.toThrow();
     });
@@ -641,6 +691,27 @@ describe("the user's own blueprints", () => {
         expect((twice.error as ConfigError).problems).toEqual([
             'authentik-sso:identity.blueprints: blueprints/b.yaml: its metadata.name "My group" is the name of blueprints/a.yaml too; authentik needs each name once',
             'authentik-sso:identity.blueprints: blueprints/c.yaml: its metadata.name "Default - Brand" is taken by the stack\'s or authentik\'s own blueprints; choose another',
+        ]);
+    });
+
+    test("the folder's edges: missing, a file, empty, only other files, unreadable YAML, a bare CR, reserved names", () => {
+        const key = "authentik-sso:identity.blueprints";
+        const read = (root: string, folder = "blueprints") => readUserBlueprints(folder, root, "2026.8");
+        const empty = folderWith({});
+        expect(read(empty, "nope")).toEqual({ files: [], problems: [`${key}: got "nope"; is not a folder (relative to ${empty})`] });
+        const withFile = folderWith({ "groups.yaml": VALID });
+        expect(read(withFile, "blueprints/groups.yaml").problems).toEqual([`${key}: got "blueprints/groups.yaml"; is not a folder (relative to ${withFile})`]);
+        fs.mkdirSync(path.join(empty, "blueprints"));
+        expect(read(empty)).toEqual({ files: [], problems: [`${key}: blueprints holds no *.yaml file`] });
+        expect(read(folderWith({ "README.md": "# notes", "groups.yaml": VALID.replace(/\n/g, "\r") }))).toEqual({ files: [{ path: "authentik-sso/user/groups.yaml", content: VALID }], problems: [] });
+        expect(read(folderWith({ "old.yml": VALID })).problems).toEqual([`${key}: blueprints/old.yml: authentik reads only *.yaml and would ignore it; rename it`]);
+        const [unreadable] = read(folderWith({ "bad.yaml": "a: [\n" })).problems;
+        expect(unreadable).toMatch(/^authentik-sso:identity\.blueprints: blueprints\/bad\.yaml: is not YAML authentik can read: \S/);
+        expect(read(folderWith({ "blank.yaml": "" })).problems).toEqual([`${key}: blueprints/blank.yaml: is not a blueprint (a YAML mapping with version and entries)`]);
+        expect(read(folderWith({ "plain.yaml": VALID.replace("metadata:\n  name: My group\n", "") }))).toMatchObject({ problems: [] });
+        expect(read(folderWith({ "a.yaml": VALID.replace("My group", "authentik-sso mine"), "b.yaml": VALID.replace("My group", "System - x") })).problems).toEqual([
+            `${key}: blueprints/a.yaml: its metadata.name "authentik-sso mine" is taken by the stack's or authentik's own blueprints; choose another`,
+            `${key}: blueprints/b.yaml: its metadata.name "System - x" is taken by the stack's or authentik's own blueprints; choose another`,
         ]);
     });
 
