@@ -90,6 +90,8 @@ describe("dev stack behind a Cloudflare Tunnel", () => {
             ports: [],
             destroyGraceSeconds: 35,
         });
+        // The probe asks the metrics address the connector listens on; durations as the provider reads them back.
+        expect(connector.inputs.healthcheck).toEqual({ tests: ["CMD", "cloudflared", "tunnel", "--metrics", "127.0.0.1:20241", "ready"], interval: "30s", timeout: "10s", retries: 3, startPeriod: "30s", startInterval: "5s" });
         const image = byName(run, "cloudflared-image");
         expect(image.inputs.name).toBe(DEFAULT_IMAGES.cloudflared);
         // One component owns the image, each connector and its gate.

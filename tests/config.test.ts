@@ -2,7 +2,11 @@
  * Config validation: every rule stops the real program with a message naming the key, the value and what is
  * allowed, before a single resource is registered.
  */
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
 import { ConfigError, DEFAULT_AUTHENTIK_VERSION, configWarnings, parseStackConfig, plainTextSecrets } from "../lib/config";
+import { loadUserBlueprints } from "../lib/loadConfig";
 import { expectConfigRefused, lastRun, loadStackFile, runProgram, withOverrides } from "./harness";
 
 const local = loadStackFile("local");
@@ -551,6 +555,50 @@ describe("secrets inside structured settings must be secrets in the stack", () =
         // The same settings held as a secret: the program runs.
         const secret = withOverrides(local, { backup: { ...localBackup, offsite: s3 } }, { keys: ["authentik-sso:backup"] });
         await expect(runProgram({ stack: "local", config: secret })).resolves.toBeDefined();
+    });
+});
+
+describe("what the program reads beside the config", () => {
+    const s3 = { repository: "s3:s3.amazonaws.com/bucket", env: { AWS_ACCESS_KEY_ID: "AKIA-plain-id", AWS_SECRET_ACCESS_KEY: "plain-secret-access-key" }, password: "a-repository-password" };
+    const localBackup = local.config["authentik-sso:backup"] as Record<string, unknown>;
+    const problemsOfRun = async (config: Parameters<typeof withOverrides>[0], cwd?: string): Promise<readonly string[]> => {
+        const previous = process.cwd();
+        if (cwd !== undefined) {
+            process.chdir(cwd);
+        }
+        try {
+            await runProgram({ stack: "local", config });
+            return [];
+        } catch (error) {
+            return error instanceof ConfigError ? error.problems : [String(error)];
+        } finally {
+            process.chdir(previous);
+        }
+    };
+
+    test("beside its stack file, a key held as a secret is still refused for the values under it the file has in plain text", async () => {
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "stack-file-"));
+        fs.writeFileSync(
+            path.join(dir, "Pulumi.local.yaml"),
+            ["config:", "  authentik-sso:backup:", "    offsite:", "      repository: s3:s3.amazonaws.com/bucket", "      env:", "        AWS_ACCESS_KEY_ID:", "          secure: v1:a", "        AWS_SECRET_ACCESS_KEY:", "          secure: v1:b", "      password: a-repository-password", ""].join("\n"),
+        );
+        const held = withOverrides(local, { backup: { ...localBackup, offsite: s3 } }, { keys: ["authentik-sso:backup"] });
+        expect(await problemsOfRun(held, dir)).toEqual([expect.stringMatching(/^authentik-sso:backup\.offsite\.password: is plain text in the stack; it must be a secret/)]);
+        // Without the file (the program elsewhere), Pulumi's own flag for the key is all there is: it is a secret.
+        expect(await problemsOfRun(held, fs.mkdtempSync(path.join(os.tmpdir(), "no-stack-file-")))).toEqual([]);
+    });
+
+    test("an unknown key given as plain text is named; a bad value and plain secrets are reported together", async () => {
+        expect(await problemsOfRun(withOverrides(local, { domian: "auth.example.com" }))).toEqual([expect.stringMatching(/^authentik-sso:domian: .*is not a known setting/)]);
+        const both = await problemsOfRun(withOverrides(local, { domain: "BAD", backup: { ...localBackup, offsite: s3 } }));
+        expect(both.filter((line) => line.startsWith("authentik-sso:domain:"))).toHaveLength(1);
+        expect(both.filter((line) => line.includes("is plain text in the stack"))).toHaveLength(3);
+    });
+
+    test("the user's blueprints are read only for a validated version", () => {
+        const config = parseStackConfig({ domain: "auth.example.com", authentik: { bootstrapEmail: "a@example.com" }, identity: { blueprints: "blueprints" } });
+        expect(() => loadUserBlueprints({ ...config, authentik: { ...config.authentik, version: "latest" } })).toThrow("authentik.version latest was not validated");
+        expect(() => loadUserBlueprints({ ...config, authentik: { ...config.authentik, version: "2024.12.1" } })).toThrow("authentik.version 2024.12.1 was not validated");
     });
 });
 

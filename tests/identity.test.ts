@@ -401,6 +401,13 @@ describe("the blueprint checker itself", () => {
         expect(blueprintValidator("2025.12").validate(meta).map((problem) => problem.message)).not.toContainEqual(expect.stringContaining("ak apply_blueprint"));
     });
 
+    test("every tag authentik knows is read as that tag; several YAML problems are all reported", () => {
+        const text = "a: !KeyOf k\nb: !Find [m, [name, x]]\nc: !Context x\nd: !Format [\"%s\", x]\ne: !Env X\nf: !If [true, a, b]\ng: !Condition [AND, true]\nh: !Enumerate [x, SEQ, y]\ni: !Index 0\nj: !Value 0\nk: !AtIndex [[a], 0]\nl: !File /f\nm: !FindObject [m, [name, x]]\nn: !ParseJSON \"{}\"\n";
+        const parsed = parseBlueprint(text) as Record<string, Tag>;
+        expect(Object.values(parsed).map((tag) => (tag instanceof Tag ? tag.name : typeof tag))).toEqual(["!KeyOf", "!Find", "!Context", "!Format", "!Env", "!If", "!Condition", "!Enumerate", "!Index", "!Value", "!AtIndex", "!File", "!FindObject", "!ParseJSON"]);
+        expect(() => parseBlueprint("a: !Nope x\nb: !Nope y\n")).toThrow(/Unresolved tag: !Nope at line 1[\s\S]*; Unresolved tag: !Nope at line 2/);
+    });
+
     test("tags survive writing and reading", () => {
         const text = stringifyBlueprint({
             version: 1,

@@ -2,7 +2,7 @@
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { LATENCY_TABLE, ModelNode, PREPULL_HEAD_START_SECONDS, UPGRADE_LINK_SHARE_SECONDS, latencyOf, schedule } from "../lib/upModel";
+import { LATENCY_TABLE, ModelNode, PREPULL_HEAD_START_SECONDS, UPGRADE_LINK_SHARE_SECONDS, formatDuration, latencyOf, schedule } from "../lib/upModel";
 import { buildPlan, main, renderMermaid, renderTree } from "../scripts/plan";
 import { loadStackFile, runProgram, stackNames } from "./harness";
 
@@ -176,4 +176,39 @@ test("the VM's first boot pulls the stack's images ahead of pulumi up; the local
     const local = await buildPlan("local");
     expect(local.prePulled).toEqual([]);
     expect(local.nodes.find((node) => local.registrations.get(node.id)?.name === "authentik-image-server")?.seconds).toBe(150);
+});
+
+test("durations as the plan prints them", () => {
+    expect([45, 60, 605, 519, 0].map(formatDuration)).toEqual(["45 s", "1 min 00 s", "10 min 05 s", "8 min 39 s", "0 s"]);
+});
+
+test("schedule: ties keep the first chain, a zero-second step stays on the path, nothing scheduled is no time", () => {
+    expect(schedule([{ id: "a", seconds: 5, after: [] }, { id: "b", seconds: 5, after: [] }, { id: "c", seconds: 1, after: ["a", "b"] }]).criticalPath).toEqual(["a", "c"]);
+    expect(schedule([{ id: "z", seconds: 0, after: [] }, { id: "y", seconds: 3, after: ["z"] }]).criticalPath).toEqual(["z", "y"]);
+    expect(schedule([{ id: "x", seconds: 5, after: [] }, { id: "y", seconds: 5, after: [] }]).criticalPath).toEqual(["x"]);
+    expect(schedule([])).toEqual({ finish: new Map(), criticalPath: [], totalSeconds: 0, serialSeconds: 0 });
+});
+
+test("a pre-pulled image costs what the head start leaves of it, and says so; other resources keep their rule", () => {
+    const server = { id: "s", type: "docker:index/remoteImage:RemoteImage", name: "authentik-image-server", inputs: { name: "ghcr.io/goauthentik/server:2026.8.3" } };
+    const cloudflared = { id: "c", type: "docker:index/remoteImage:RemoteImage", name: "cloudflared-image", inputs: { name: "docker.io/cloudflare/cloudflared:2026.8.3" } };
+    expect(latencyOf(server, { prePulled: [server.inputs.name] })).toMatchObject({
+        what: "pull ghcr.io/goauthentik/server (~700 MB): the rest of the pull first boot started (15 s ahead, 10 s lost to the package upgrade's downloads)",
+        seconds: 145,
+    });
+    // Second in line after a 8 s pull: 15 - 8 = 7 s ahead.
+    expect(latencyOf(cloudflared, { prePulled: ["docker.io/library/redis:7.4.11-alpine", cloudflared.inputs.name] }).seconds).toBe(3);
+    const container = { id: "k", type: "docker:index/container:Container", name: "c", inputs: {} };
+    expect(latencyOf(container, { prePulled: ["x:1"] })).toBe(LATENCY_TABLE.find((rule) => rule.matches(container)));
+});
+
+test.each([
+    // The engine's pull of the server image, its first start (migrations) and the prune of older images after it.
+    ["local", ["docker-docker", "authentik-image-server", "authentik-server", "authentik-server-ready", "authentik-prune-images"], 275],
+    // The operator, a Ready cluster, the chart's rollout (pods ready), then the connectors.
+    ["k8s", ["database-operator", "database-cluster", "authentik-release", "connectors-deployment"], 540],
+] as [string, string[], number][])("the %s stack's modeled critical path", async (stack, expectedPath, expectedSeconds) => {
+    const plan = await buildPlan(stack);
+    expect(plan.schedule.criticalPath.map((id) => plan.registrations.get(id)?.name)).toEqual(expectedPath);
+    expect(plan.schedule.totalSeconds).toBe(expectedSeconds);
 });
