@@ -376,7 +376,8 @@ const offsiteSchema = z.strictObject({
             return;
         }
         const scheme = /^([a-z0-9]+):./.exec(text)?.[1];
-        if (/\/\/[^/@]*:[^/@]*@/.test(text)) {
+        // The user part of a URL ends at the authority's last @ (a user may itself be an e-mail address).
+        if (/\/\/[^/]*:[^/]*@/.test(text)) {
             ctx.addIssue({ code: "custom", message: "carries a password in the URL; give it in backup.offsite.env (RESTIC_REST_PASSWORD for the REST server), as a secret" });
         } else if (scheme === "sftp" || scheme === "gs") {
             ctx.addIssue({ code: "custom", message: `has the scheme ${scheme}:, which the backup container cannot use (${scheme === "sftp" ? "no ssh client, key or known_hosts there" : "no credentials file there"}); use rest: (restic's REST server), s3: or an absolute path` });
@@ -844,7 +845,7 @@ function describeValue(path: readonly PropertyKey[], value: unknown): string {
     }
     if (typeof value === "string" && path[path.length - 1] === "repository" && value.includes("@")) {
         // A repository URL may carry a user and password (rest:https://user:pass@host/).
-        return JSON.stringify(value.replace(/\/\/[^/@]*@/, "//[secret]@"));
+        return JSON.stringify(value.replace(/\/\/[^/]*@/, "//[secret]@"));
     }
     if (value === undefined) {
         return "nothing";

@@ -62,6 +62,17 @@ const cases: Case[] = [
         expected: ["authentik-sso:backup.offsite.repository", '"rest:https://[secret]@nas.lan:8000/authentik"', "carries a password in the URL", "RESTIC_REST_PASSWORD"],
     },
     {
+        // The user part runs to the authority's last @: a user that is an e-mail address hides nothing.
+        rule: "a password after a user with an @ is found and not echoed",
+        overrides: offsite({ repository: "rest:https://me@example.com:s3cr3t-in-url@nas.lan:8000/authentik" }),
+        expected: ["authentik-sso:backup.offsite.repository", '"rest:https://[secret]@nas.lan:8000/authentik"', "carries a password in the URL"],
+    },
+    {
+        rule: "an @ in a repository's path is no user",
+        overrides: offsite({ repository: "ftp://nas.lan/back@ups" }),
+        expected: ["authentik-sso:backup.offsite.repository", '"ftp://nas.lan/back@ups"', "has the scheme ftp:, which is not one of s3:, b2:, rest:, azure: (or an absolute path)"],
+    },
+    {
         rule: "off-site credentials are environment variable names",
         overrides: offsite({ env: { "aws-key": "x" } }),
         expected: ["authentik-sso:backup.offsite.env.aws-key", 'the name "aws-key" must be a backend credential restic reads: AWS_*'],
@@ -555,6 +566,76 @@ describe("secrets inside structured settings must be secrets in the stack", () =
         // The same settings held as a secret: the program runs.
         const secret = withOverrides(local, { backup: { ...localBackup, offsite: s3 } }, { keys: ["authentik-sso:backup"] });
         await expect(runProgram({ stack: "local", config: secret })).resolves.toBeDefined();
+    });
+});
+
+describe("problem lines, whole", () => {
+    const minimal = { domain: "auth.example.com", authentik: { bootstrapEmail: "a@example.com" } };
+    const cloudflare = { accountId: "0123456789abcdef0123456789abcdef", zone: "example.com" };
+    const problemsOf = (settings: Record<string, unknown>): readonly string[] => {
+        try {
+            parseStackConfig({ ...minimal, ...settings });
+            return [];
+        } catch (caught) {
+            return (caught as ConfigError).problems;
+        }
+    };
+    const proxyAt = (externalHost: string) => ({ applications: [{ slug: "b", name: "B", proxy: { externalHost, internalHost: "http://10.0.0.5:8083" } }] });
+
+    test("an unknown key names what is allowed at its level", () => {
+        expect(problemsOf({ dokcer: {} })).toEqual(["authentik-sso:dokcer: is not a known setting (allowed here: domain, authentik, docker, smtp, protect, proxmox, cloudflare, backup, upgrades, kubernetes, identity, sshPrivateKey)"]);
+        expect(problemsOf({ docker: { memroyMb: 2048 } })).toEqual(["authentik-sso:docker.memroyMb: is not a known setting (allowed here: see the README's config reference)"]);
+    });
+
+    test("what the Kubernetes target replaces is refused beside it, each with what replaces it", () => {
+        const k8s = loadStackFile("k8s").config;
+        const problems = problemsOf({ ...minimal, cloudflare: k8s["authentik-sso:cloudflare"], kubernetes: k8s["authentik-sso:kubernetes"], docker: { host: "ssh://u@h", publish: "127.0.0.1:9000" }, backup: { offsite: { repository: "b2:bucket:authentik" } } });
+        expect(problems).toEqual(
+            expect.arrayContaining([
+                'authentik-sso:docker.host: got "ssh://u@h"; must not be set with kubernetes: the Kubernetes target is instead of a Docker host',
+                'authentik-sso:docker.publish: got "127.0.0.1:9000"; must not be set with kubernetes: the Kubernetes target is instead of a published Docker port',
+                'authentik-sso:backup.offsite: got {"repository":"b2:bucket:authentik"}; must not be set with kubernetes: the Kubernetes target is instead of restic off-site copies of the Docker target (use kubernetes.postgres.backup)',
+            ]),
+        );
+    });
+
+    test("a proxy application's host: not authentik's own, the zone's apex is fine, one level below the zone at most", () => {
+        expect(problemsOf({ identity: proxyAt("https://auth.example.com") })).toEqual([
+            'authentik-sso:identity.applications.0.proxy.externalHost: got "https://auth.example.com"; is authentik\'s own hostname (auth.example.com); give the application a name of its own',
+        ]);
+        expect(problemsOf({ cloudflare, identity: proxyAt("https://example.com") })).toEqual([]);
+        expect(problemsOf({ cloudflare, identity: proxyAt("https://books.sso.example.com") })).toEqual([
+            'authentik-sso:identity.applications.0.proxy.externalHost: got "https://books.sso.example.com"; is more than one level below the zone example.com: Cloudflare\'s free certificate covers example.com and *.example.com only, so browsers would refuse the connection; use a name such as books.example.com',
+        ]);
+    });
+
+    test("a rule about a key the user left out still names it (its parent is absent, not an error)", () => {
+        expect(problemsOf({ cloudflare: { ...cloudflare, connectors: 4 } })).toEqual([
+            "authentik-sso:docker.memoryMb: got 1600; is smaller than the containers' memory limits together (1728 MB: postgresql 256, server 704, worker 448, cloudflared-1 64, cloudflared-2 64, cloudflared-3 64, cloudflared-4 64, backup 64); raise docker.memoryMb or lower docker.memoryLimitsMb",
+        ]);
+    });
+
+    test("echoed values: secrets inside lists and credentials hidden, null shown as null, zod's own words without its prefix", () => {
+        expect(problemsOf({ smtp: [{ host: "smtp.example.com", password: "hunter2" }] })).toEqual(['authentik-sso:smtp: got [{"host":"smtp.example.com","password":"[secret]"}]; expected object, received array']);
+        expect(problemsOf({ smtp: null })).toEqual(["authentik-sso:smtp: got null; expected object, received null"]);
+        expect(problemsOf({ backup: { offsite: { repository: "s3:s3.amazonaws.com/bucket", env: { AWS_SECRET_ACCESS_KEY: 12345678 } } } })).toEqual(["authentik-sso:backup.offsite.env.AWS_SECRET_ACCESS_KEY: got [secret]; expected string, received number"]);
+        expect(problemsOf({ protect: { database: "yes" } })).toEqual(['authentik-sso:protect.database: got "yes"; expected boolean, received string']);
+        expect(problemsOf({ backup: { offsite: { repository: "ftp://me@example.com:hunter2@nas.lan/x" } } })).toEqual([
+            'authentik-sso:backup.offsite.repository: got "ftp://[secret]@nas.lan/x"; carries a password in the URL; give it in backup.offsite.env (RESTIC_REST_PASSWORD for the REST server), as a secret',
+        ]);
+    });
+
+    test("ConfigError: one line per problem, and marked for Pulumi to print without a stack trace", () => {
+        const error = new ConfigError(["a: x", "b: y"]);
+        expect({ message: error.message, name: error.name, runError: error.__pulumiRunError }).toEqual({ message: "Invalid configuration for stack (nothing was created):\n  - a: x\n  - b: y", name: "ConfigError", runError: true });
+    });
+
+    test("plain-text secrets: every kind, sorted; empty values and a malformed secure: in the stack file", () => {
+        expect(
+            plainTextSecrets({ backup: { offsite: { password: "p" } }, authentik: { secretKey: "k" }, kubernetes: { postgres: { backup: { credentials: { secretAccessKey: "s", accessKeyId: "a" } } } } }, undefined, () => false),
+        ).toEqual(["authentik-sso:authentik.secretKey", "authentik-sso:backup.offsite.password", "authentik-sso:kubernetes.postgres.backup.credentials.accessKeyId", "authentik-sso:kubernetes.postgres.backup.credentials.secretAccessKey"]);
+        expect(plainTextSecrets({}, "config:\n  authentik-sso:backup:\n    offsite:\n      env:\n      password:\n", () => true)).toEqual(["authentik-sso:backup.offsite.password"]);
+        expect(plainTextSecrets({}, "config:\n  authentik-sso:authentik:\n    secretKey:\n      secure: 5\n", () => true)).toEqual(["authentik-sso:authentik.secretKey"]);
     });
 });
 
