@@ -237,15 +237,15 @@ const protectSchema = z
  * checksum and the name.
  */
 export const CLOUD_IMAGES = {
+    // Debian 13 (trixie) generic cloud image, build 20261001-2618.
     debian: {
-        description: "Debian 13 (trixie) generic cloud image, build 20261001-2618",
         url: "https://cloud.debian.org/images/cloud/trixie/20261001-2618/debian-13-genericcloud-amd64-20261001-2618.qcow2",
         checksum: "f46f0671a6e5bdec5291ab8972bae2f10e5408c2f64a74078f11efc2f06a436a9d0313ed50e0472542eeabf780e9f7c792ac0a314c6c20507fcd9fd81b468c3d",
         checksumAlgorithm: "sha512",
         fileName: "debian-13-genericcloud-amd64-20261001-2618.qcow2",
     },
+    // Ubuntu 24.04 LTS (noble) server cloud image, release 20260926.
     ubuntu: {
-        description: "Ubuntu 24.04 LTS (noble) server cloud image, release 20260926",
         url: "https://cloud-images.ubuntu.com/releases/noble/release-20260926/ubuntu-24.04-server-cloudimg-amd64.img",
         checksum: "6a81c37564db9b1ee84e141922625e1d7c5b389b99bb3c572e0243607d5bb4d2",
         checksumAlgorithm: "sha256",

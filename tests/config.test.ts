@@ -5,7 +5,7 @@
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { ConfigError, DEFAULT_AUTHENTIK_VERSION, configWarnings, parseStackConfig, plainTextSecrets } from "../lib/config";
+import { CLOUD_IMAGES, ConfigError, DEFAULT_AUTHENTIK_VERSION, DEFAULT_IMAGES, cloudImageOf, configWarnings, parseStackConfig, plainTextSecrets } from "../lib/config";
 import { loadUserBlueprints } from "../lib/loadConfig";
 import { expectConfigRefused, lastRun, loadStackFile, runProgram, withOverrides } from "./harness";
 
@@ -636,6 +636,120 @@ describe("problem lines, whole", () => {
         ).toEqual(["authentik-sso:authentik.secretKey", "authentik-sso:backup.offsite.password", "authentik-sso:kubernetes.postgres.backup.credentials.accessKeyId", "authentik-sso:kubernetes.postgres.backup.credentials.secretAccessKey"]);
         expect(plainTextSecrets({}, "config:\n  authentik-sso:backup:\n    offsite:\n      env:\n      password:\n", () => true)).toEqual(["authentik-sso:backup.offsite.password"]);
         expect(plainTextSecrets({}, "config:\n  authentik-sso:authentik:\n    secretKey:\n      secure: 5\n", () => true)).toEqual(["authentik-sso:authentik.secretKey"]);
+    });
+});
+
+describe("each key at its edges, with the whole problem line", () => {
+    const minimal = { domain: "auth.example.com", authentik: { bootstrapEmail: "a@example.com" } };
+    const problemsOf = (settings: Record<string, unknown>): readonly string[] => {
+        try {
+            parseStackConfig({ ...minimal, ...settings });
+            return [];
+        } catch (caught) {
+            return (caught as ConfigError).problems;
+        }
+    };
+    const hex = (length: number) => "ab".repeat(length / 2);
+    const image = (settings: Record<string, unknown>) => ({ proxmox: { ...validProxmox, image: settings } });
+    const withOffsite = (settings: Record<string, unknown>) => ({ backup: { offsite: { repository: "s3:s3.amazonaws.com/bucket", ...settings } } });
+    const key = "authentik-sso:";
+    const dns = "must be a lower-case DNS name such as auth.example.com";
+    const imageRule = "must be an image reference with an explicit tag, e.g. docker.io/library/postgres:16.14-alpine";
+    const hostRule = "must be unix:///path, ssh://user@host or tcp://host:port";
+    const publishRule = "must hold a valid IPv4 address and a port from 1 to 65535";
+    const prefixRule = "must start with a letter and hold at most 24 lower-case letters, digits or dashes";
+    const credentialRule = "must be a backend credential restic reads: AWS_*, B2_*, AZURE_*, OS_*, ST_*, RESTIC_REST_USERNAME or RESTIC_REST_PASSWORD (not RESTIC_PASSWORD: that is backup.offsite.password)";
+    test.each<[string, Record<string, unknown>, string[]]>([
+        ["the default images, given explicitly", { docker: { images: { ...DEFAULT_IMAGES } } }, []],
+        ["a domain with a scheme", { domain: "https://auth.example.com" }, [`${key}domain: got "https://auth.example.com"; ${dns}`]],
+        ["a domain of 259 characters", { domain: `${("a".repeat(63) + ".").repeat(4)}com` }, [`${key}domain: got "${("a".repeat(63) + ".").repeat(4)}com"; ${dns}`]],
+        ["an image with an upper-case registry", { docker: { images: { redis: "Docker.io/library/redis:7.4.11-alpine" } } }, [`${key}docker.images.redis: got "Docker.io/library/redis:7.4.11-alpine"; ${imageRule}`]],
+        ["an image with a short digest", { docker: { images: { redis: "docker.io/library/redis:7.4.11-alpine@sha256:1234" } } }, [`${key}docker.images.redis: got "docker.io/library/redis:7.4.11-alpine@sha256:1234"; ${imageRule}`]],
+        ["an image with a full digest", { docker: { images: { redis: `docker.io/library/redis:7.4.11-alpine@sha256:${hex(64)}` } } }, []],
+        ["a public subnet", { docker: { subnet: "8.8.8.0/24" } }, [`${key}docker.subnet: got "8.8.8.0/24"; must be a subnet in CIDR form inside 10.0.0.0/8, 172.16.0.0/12 or 192.168.0.0/16, with a prefix from /16 to /28 and no host bits set`]],
+        ["an admin network without a prefix", { proxmox: { ...validProxmox, adminCidr: "192.168.10.0" } }, [`${key}proxmox.adminCidr: got "192.168.10.0"; must be an IPv4 network in CIDR form with no host bits set, e.g. 192.168.1.0/24`]],
+        ["a gateway out of range", { proxmox: { ...validProxmox, gateway: "192.168.10.256" } }, [`${key}proxmox.gateway: got "192.168.10.256"; must be an IPv4 address`]],
+        ["a version that is not a string", { authentik: { ...minimal.authentik, version: true } }, [`${key}authentik.version: got true; expected string, received boolean`]],
+        ["a digest without its algorithm", { authentik: { ...minimal.authentik, digest: `@sha256:${hex(64)}` } }, [`${key}authentik.digest: got "@sha256:${hex(64)}"; must be an image digest, sha256: and 64 hex characters`]],
+        ["a digest one character long", { authentik: { ...minimal.authentik, digest: `sha256:${hex(64)}0` } }, [`${key}authentik.digest: got "sha256:${hex(64)}0"; must be an image digest, sha256: and 64 hex characters`]],
+        ["a secret key of 49 characters and blanks", { authentik: { ...minimal.authentik, secretKey: `${"k".repeat(49)}  ` } }, [`${key}authentik.secretKey: got [secret]; must be at least 50 characters (authentik's minimum)`]],
+        ["an image repository with a scheme", { authentik: { ...minimal.authentik, image: "https://ghcr.io/goauthentik/server" } }, [`${key}authentik.image: got "https://ghcr.io/goauthentik/server"; must be an image repository without a tag`]],
+        ["a docker host of each kind", { docker: { host: "unix:///var/run/docker.sock" } }, []],
+        ["a tcp docker host", { docker: { host: "tcp://docker.lan:2375" } }, []],
+        ["a docker host as an assignment", { docker: { host: "DOCKER_HOST=ssh://deploy@docker.lan" } }, [`${key}docker.host: got "DOCKER_HOST=ssh://deploy@docker.lan"; ${hostRule}`]],
+        ["a docker host with a path", { docker: { host: "ssh://deploy@docker.lan/docker" } }, [`${key}docker.host: got "ssh://deploy@docker.lan/docker"; ${hostRule}`]],
+        ["a published port twice", { docker: { publish: "127.0.0.1:9000:9000" } }, [`${key}docker.publish: got "127.0.0.1:9000:9000"; must be ip:port, e.g. 127.0.0.1:9000`]],
+        ["port 0", { docker: { publish: "127.0.0.1:0" } }, [`${key}docker.publish: got "127.0.0.1:0"; ${publishRule}`]],
+        ["an address out of range", { docker: { publish: "256.0.0.1:9000" } }, [`${key}docker.publish: got "256.0.0.1:9000"; ${publishRule}`]],
+        ["ports 1 and 65535", { docker: { publish: "192.168.1.50:1" } }, []],
+        ["port 65535", { docker: { publish: "127.0.0.1:65535" } }, []],
+        ["a name prefix starting with a digit", { docker: { namePrefix: "1authentik" } }, [`${key}docker.namePrefix: got "1authentik"; ${prefixRule}`]],
+        ["a name prefix of 25 characters", { docker: { namePrefix: "a".repeat(25) } }, [`${key}docker.namePrefix: got "${"a".repeat(25)}"; ${prefixRule}`]],
+        ["a name prefix of 24 characters", { docker: { namePrefix: "a".repeat(24) } }, []],
+        ["an SMTP time-out of 30 s", { smtp: { host: "smtp.example.com", from: "a@example.com", timeout: 30 } }, []],
+        ["an image over http", image({ url: "http://example.com/d.qcow2", checksum: hex(128) }), [`${key}proxmox.image.url: got "http://example.com/d.qcow2"; Invalid URL`]],
+        ["a sha512 image of its own", image({ url: "https://example.com/i/debian.raw", checksum: hex(128) }), []],
+        ["a sha256 image of its own", image({ url: "https://example.com/i/ubuntu.img", checksumAlgorithm: "sha256", checksum: hex(64) }), []],
+        ["a checksum with a non-hex first character", image({ url: "https://example.com/d.qcow2", checksum: `g${"a".repeat(127)}` }), [`${key}proxmox.image.checksum: got "g${"a".repeat(127)}"; must be a hex sha256 or sha512 digest`]],
+        ["a checksum with a non-hex last character", image({ url: "https://example.com/d.qcow2", checksum: `${"a".repeat(127)}g` }), [`${key}proxmox.image.checksum: got "${"a".repeat(127)}g"; must be a hex sha256 or sha512 digest`]],
+        ["a sha256 checksum of sha512's length", image({ url: "https://example.com/d.qcow2", checksumAlgorithm: "sha256", checksum: "a".repeat(128) }), [`${key}proxmox.image.checksum: got "${"a".repeat(128)}"; must be a sha256 digest (64 hex characters)`]],
+        ["a file name that climbs out", image({ fileName: "../debian.qcow2" }), [`${key}proxmox.image.fileName: got "../debian.qcow2"; must be a file name ending in .qcow2, .raw or .vmdk`]],
+        ["a file name with a suffix after the type", image({ fileName: "debian.qcow2.part" }), [`${key}proxmox.image.fileName: got "debian.qcow2.part"; must be a file name ending in .qcow2, .raw or .vmdk`]],
+        ["a file name of its own", image({ fileName: "debian-13.qcow2" }), []],
+        ["no DNS server", { proxmox: { ...validProxmox, dns: [] } }, [`${key}proxmox.dns: got []; Too small: expected array to have >=1 items`]],
+        ["explicit DNS, CPU type and ready time-out", { proxmox: { ...validProxmox, dns: ["1.1.1.1", "9.9.9.9"], cpuType: "host", readyTimeoutSeconds: 600 } }, []],
+        ["a bridge with a space", { proxmox: { ...validProxmox, bridge: "vmbr 0" } }, [`${key}proxmox.bridge: got "vmbr 0"; must be a bridge name such as vmbr0`]],
+        ["an SSH user with a space", { proxmox: { ...validProxmox, sshUser: "deploy user" } }, [`${key}proxmox.sshUser: got "deploy user"; must be a Linux user name`]],
+        ["a tag with a space", { proxmox: { ...validProxmox, tags: ["prod env"] } }, [`${key}proxmox.tags.0: got "prod env"; must be lower-case letters, digits, _ or -`]],
+        ["an ECDSA key without a comment", { proxmox: { ...validProxmox, sshPublicKeys: ["ecdsa-sha2-nistp256 AAAAE2VjZHNhLXNoYTItbmlzdHAyNTY="] } }, []],
+        ["two keys in one entry", { proxmox: { ...validProxmox, sshPublicKeys: ["ssh-ed25519 AAAAkey1 a\nssh-ed25519 AAAAkey2 b"] } }, [`${key}proxmox.sshPublicKeys.0: got ${JSON.stringify("ssh-ed25519 AAAAkey1 a\nssh-ed25519 AAAAkey2 b")}; must be an OpenSSH public key line`]],
+        ["an account id of 33 characters", { cloudflare: { accountId: "0123456789abcdef0123456789abcdef0", zone: "example.com" } }, [`${key}cloudflare.accountId: got "0123456789abcdef0123456789abcdef0"; must be the 32-character hex account id`]],
+        ["a credential name with a prefix", withOffsite({ env: { MY_AWS_ACCESS_KEY_ID: "x" } }), [`${key}backup.offsite.env.MY_AWS_ACCESS_KEY_ID: the name "MY_AWS_ACCESS_KEY_ID" ${credentialRule}`]],
+        ["a credential name with a suffix", withOffsite({ env: { RESTIC_REST_USERNAME_FILE: "x" } }), [`${key}backup.offsite.env.RESTIC_REST_USERNAME_FILE: the name "RESTIC_REST_USERNAME_FILE" ${credentialRule}`]],
+        ["a repository path with a space", withOffsite({ repository: "/mnt/my nas/restic" }), [`${key}backup.offsite.repository: got "/mnt/my nas/restic"; must be an absolute path of letters, digits, ., _, - and /, without ..`]],
+        ["a repository on Google Cloud Storage", withOffsite({ repository: "gs:bucket:/authentik" }), [`${key}backup.offsite.repository: got "gs:bucket:/authentik"; has the scheme gs:, which the backup container cannot use (no credentials file there); use rest: (restic's REST server), s3: or an absolute path`]],
+        ["a relative repository", withOffsite({ repository: "backups/restic" }), [`${key}backup.offsite.repository: got "backups/restic"; is a relative path or has no scheme; use an absolute path or one of s3:, b2:, rest:, azure:`]],
+        ["an upper-case scheme", withOffsite({ repository: "S3:s3.amazonaws.com/bucket" }), [`${key}backup.offsite.repository: got "S3:s3.amazonaws.com/bucket"; is a relative path or has no scheme; use an absolute path or one of s3:, b2:, rest:, azure:`]],
+        ["no weekly or monthly snapshot kept", withOffsite({ keep: { weekly: 0, monthly: 0 } }), [`${key}backup.offsite.keep.weekly: got 0; Too small: expected number to be >=1`, `${key}backup.offsite.keep.monthly: got 0; Too small: expected number to be >=1`]],
+        ["the default keep, given explicitly", withOffsite({ keep: { daily: 7, weekly: 4, monthly: 6 } }), []],
+        ["a weekday abbreviated", withOffsite({ checkDay: "sun" }), [`${key}backup.offsite.checkDay: got "sun"; Invalid option: expected one of "monday"|"tuesday"|"wednesday"|"thursday"|"friday"|"saturday"|"sunday"`]],
+        ["a relative backup folder", { backup: { hostPath: "backups/authentik" } }, [`${key}backup.hostPath: got "backups/authentik"; must be an absolute path`]],
+        ["a backup folder with a space", { backup: { hostPath: "/srv/my backups/authentik" } }, [`${key}backup.hostPath: got "/srv/my backups/authentik"; must be an absolute path`]],
+        ["a backup folder that climbs out", { backup: { hostPath: "/var/backups/../etc" } }, [`${key}backup.hostPath: got "/var/backups/../etc"; must not contain ..`]],
+        ["secret fields of every name are hidden", { protect: { vm: { token: "t1", apiToken: "t2", privateKey: "k1", clientSecret: "c1", secret: "s1" } } }, [`${key}protect.vm: got {"token":"[secret]","apiToken":"[secret]","privateKey":"[secret]","clientSecret":"[secret]","secret":"[secret]"}; expected boolean, received object`]],
+        ["an SSH private key that is no string", { sshPrivateKey: 12345 }, [`${key}sshPrivateKey: got [secret]; expected string, received number`]],
+    ])("%s", (_rule, settings, expected) => {
+        expect(problemsOf(settings)).toEqual(expected);
+    });
+
+    test("defaults of smtp and proxmox, whole", () => {
+        expect(parseStackConfig({ ...minimal, smtp: { host: "smtp.example.com", from: "a@example.com" } }).smtp).toEqual({ host: "smtp.example.com", from: "a@example.com", port: 587, timeout: 10, useTls: true, useSsl: false });
+        expect(parseStackConfig({ ...minimal, proxmox: validProxmox }).proxmox).toEqual({
+            ...validProxmox,
+            cores: 2,
+            memoryMb: 2048,
+            diskGb: 20,
+            datastore: "local-lvm",
+            imageDatastore: "local",
+            snippetsDatastore: "local",
+            bridge: "vmbr0",
+            dns: ["1.1.1.1", "9.9.9.9"],
+            sshUser: "authentik",
+            cpuType: "x86-64-v2-AES",
+            onBoot: true,
+            tags: ["authentik"],
+            readyTimeoutSeconds: 900,
+            image: { distro: "debian", checksumAlgorithm: "sha512" },
+        });
+    });
+
+    test("an image of one's own: its file name on the datastore", () => {
+        const sha256 = { checksumAlgorithm: "sha256" as const, checksum: hex(64) };
+        expect(cloudImageOf({ distro: "ubuntu", url: "https://example.com/i/ubuntu-24.04-server.img", ...sha256 })).toEqual({ url: "https://example.com/i/ubuntu-24.04-server.img", ...sha256, fileName: "ubuntu-24.04-server.qcow2" });
+        expect(cloudImageOf({ distro: "debian", url: "https://example.com/i/debian.raw", ...sha256 }).fileName).toBe("debian.raw");
+        expect(cloudImageOf({ distro: "debian", url: "https://example.com/i/debian.raw.xz", ...sha256 }).fileName).toBe("debian.raw.qcow2");
+        expect(cloudImageOf({ distro: "debian", url: "https://example.com/i/debian.raw", ...sha256, fileName: "given.vmdk" }).fileName).toBe("given.vmdk");
+        expect(cloudImageOf({ distro: "ubuntu", checksumAlgorithm: "sha512" })).toEqual({ ...CLOUD_IMAGES.ubuntu });
     });
 });
 
