@@ -33,6 +33,17 @@ interface Case {
 }
 
 const localBackup = local.config["authentik-sso:backup"] as Record<string, unknown>;
+
+/** The least a stack needs; `problemsOf` adds settings to it and returns parseStackConfig's problem lines. */
+const minimal = { domain: "auth.example.com", authentik: { bootstrapEmail: "a@example.com" } };
+const problemsOf = (settings: Record<string, unknown>): readonly string[] => {
+    try {
+        parseStackConfig({ ...minimal, ...settings });
+        return [];
+    } catch (caught) {
+        return (caught as ConfigError).problems;
+    }
+};
 const offsite = (settings: Record<string, unknown>) => ({ backup: { ...localBackup, offsite: { repository: "s3:s3.eu-central-1.amazonaws.com/bucket/authentik", ...settings } } });
 
 const cases: Case[] = [
@@ -487,15 +498,6 @@ describe("config validation stops the program before any resource exists", () =>
 });
 
 describe("values at the edge of a rule", () => {
-    const minimal = { domain: "auth.example.com", authentik: { bootstrapEmail: "a@example.com" } };
-    const problemsOf = (settings: Record<string, unknown>): readonly string[] => {
-        try {
-            parseStackConfig({ ...minimal, ...settings });
-            return [];
-        } catch (caught) {
-            return (caught as ConfigError).problems;
-        }
-    };
 
     // The default line's floors (upgrades.test.ts holds each line's): server 512 of 704 MB, worker 320 of 448 MB.
     test.each([
@@ -570,16 +572,7 @@ describe("secrets inside structured settings must be secrets in the stack", () =
 });
 
 describe("problem lines, whole", () => {
-    const minimal = { domain: "auth.example.com", authentik: { bootstrapEmail: "a@example.com" } };
     const cloudflare = { accountId: "0123456789abcdef0123456789abcdef", zone: "example.com" };
-    const problemsOf = (settings: Record<string, unknown>): readonly string[] => {
-        try {
-            parseStackConfig({ ...minimal, ...settings });
-            return [];
-        } catch (caught) {
-            return (caught as ConfigError).problems;
-        }
-    };
     const proxyAt = (externalHost: string) => ({ applications: [{ slug: "b", name: "B", proxy: { externalHost, internalHost: "http://10.0.0.5:8083" } }] });
 
     test("an unknown key names what is allowed at its level", () => {
@@ -640,15 +633,6 @@ describe("problem lines, whole", () => {
 });
 
 describe("each key at its edges, with the whole problem line", () => {
-    const minimal = { domain: "auth.example.com", authentik: { bootstrapEmail: "a@example.com" } };
-    const problemsOf = (settings: Record<string, unknown>): readonly string[] => {
-        try {
-            parseStackConfig({ ...minimal, ...settings });
-            return [];
-        } catch (caught) {
-            return (caught as ConfigError).problems;
-        }
-    };
     const hex = (length: number) => "ab".repeat(length / 2);
     const image = (settings: Record<string, unknown>) => ({ proxmox: { ...validProxmox, image: settings } });
     const withOffsite = (settings: Record<string, unknown>) => ({ backup: { offsite: { repository: "s3:s3.amazonaws.com/bucket", ...settings } } });
@@ -755,7 +739,6 @@ describe("each key at its edges, with the whole problem line", () => {
 
 describe("what the program reads beside the config", () => {
     const s3 = { repository: "s3:s3.amazonaws.com/bucket", env: { AWS_ACCESS_KEY_ID: "AKIA-plain-id", AWS_SECRET_ACCESS_KEY: "plain-secret-access-key" }, password: "a-repository-password" };
-    const localBackup = local.config["authentik-sso:backup"] as Record<string, unknown>;
     const problemsOfRun = async (config: Parameters<typeof withOverrides>[0], cwd?: string): Promise<readonly string[]> => {
         const previous = process.cwd();
         if (cwd !== undefined) {
