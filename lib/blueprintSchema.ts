@@ -43,7 +43,7 @@ export const STAND_IN_ADDITIONS: Partial<Record<ReleaseLine, Record<string, Reco
         "model_authentik_providers_oauth2.oauth2provider": {
             grant_types: { type: "array", items: { type: "string", enum: [...GRANT_TYPES, "urn:ietf:params:oauth:grant-type:token-exchange"] } },
         },
-        "model_authentik_brands.brand": { flow_lockdown: FLOW_REFERENCE, flow_request: FLOW_REFERENCE, flow_user_switch: FLOW_REFERENCE, branding_map_tiles: {} },
+        "model_authentik_brands.brand": { flow_lockdown: FLOW_REFERENCE, flow_request: FLOW_REFERENCE, flow_user_switch: FLOW_REFERENCE, branding_map_tiles: { type: "string" } },
         "model_authentik_core.application": { meta_hide: { type: "boolean" } },
     },
 };

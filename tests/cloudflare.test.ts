@@ -267,6 +267,17 @@ describe("the connections cleanup script against a local HTTP server that answer
         expect(result).toEqual({ code: 0, stdout: "", stderr: "warning: curl is not installed: the connections of tunnel tun-4567 were not cleaned up\n" });
     });
 
+    test("unless told otherwise it asks Cloudflare's own API", async () => {
+        const bin = fs.mkdtempSync(path.join(os.tmpdir(), "curl-args-"));
+        fs.writeFileSync(path.join(bin, "curl"), `#!/bin/sh\nfor arg in "$@"; do echo "$arg"; done >>"${bin}/args"\nexit 22\n`, { mode: 0o755 });
+        await new Promise<void>((resolve) => {
+            execFile("/bin/sh", ["-c", connectionsCleanupScript()], { env: { PATH: `${bin}:${process.env.PATH ?? ""}`, ACCOUNT_ID: "acc0123", TUNNEL_ID: "tun-4567", CLOUDFLARE_API_TOKEN: "token", RETRY_SECONDS: "0" } }, () => resolve());
+        });
+        const urls = fs.readFileSync(path.join(bin, "args"), "utf8").split("\n").filter((arg) => arg.startsWith("http"));
+        expect(urls.length).toBeGreaterThan(0);
+        expect(new Set(urls)).toEqual(new Set(["https://api.cloudflare.com/client/v4/accounts/acc0123/cfd_tunnel/tun-4567/connections"]));
+    });
+
     test("without a token nothing is sent, and the delete goes on with a warning that says what to do", async () => {
         const result = await runCleanup({}, 200);
         expect(result.seen).toEqual([]);

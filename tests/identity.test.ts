@@ -11,8 +11,8 @@ import { createHash } from "crypto";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { blueprintValidator, formatProblems } from "../lib/blueprintSchema";
-import { stringify as stringifyYaml } from "yaml";
+import { STAND_IN_ADDITIONS, blueprintValidator, formatProblems } from "../lib/blueprintSchema";
+import { parse as parseYaml, stringify as stringifyYaml } from "yaml";
 import { Tag, parseBlueprint, stringifyBlueprint, tagsIn } from "../lib/blueprintYaml";
 import { ConfigError, parseStackConfig } from "../lib/config";
 import { applyBlueprintsScript } from "../lib/hostScripts";
@@ -406,6 +406,34 @@ describe("the blueprint checker itself", () => {
         const parsed = parseBlueprint(text) as Record<string, Tag>;
         expect(Object.values(parsed).map((tag) => (tag instanceof Tag ? tag.name : typeof tag))).toEqual(["!KeyOf", "!Find", "!Context", "!Format", "!Env", "!If", "!Condition", "!Enumerate", "!Index", "!Value", "!AtIndex", "!File", "!FindObject", "!ParseJSON"]);
         expect(() => parseBlueprint("a: !Nope x\nb: !Nope y\n")).toThrow(/Unresolved tag: !Nope at line 1[\s\S]*; Unresolved tag: !Nope at line 2/);
+    });
+
+    test("the stand-in schemas' additions are the released API's fields (@goauthentik/api 2026.8.3, its schema.yml)", () => {
+        const api = parseYaml(fs.readFileSync(require.resolve("@goauthentik/api/schema.yml"), "utf8")) as { components: { schemas: Record<string, { enum?: string[]; properties?: Record<string, Record<string, unknown>> }> } };
+        const schemas = api.components.schemas;
+        const requestOf: Record<string, string> = { "model_authentik_providers_oauth2.oauth2provider": "OAuth2ProviderRequest", "model_authentik_brands.brand": "BrandRequest", "model_authentik_core.application": "ApplicationRequest" };
+        for (const [definition, fields] of Object.entries(STAND_IN_ADDITIONS["2026.8"] ?? {})) {
+            for (const [field, schema] of Object.entries(fields)) {
+                const released = schemas[requestOf[definition] as string]?.properties?.[field] as Record<string, unknown>;
+                const expected = released.$ref === undefined && (released.items as { $ref?: string } | undefined)?.$ref === undefined ? { type: released.type, ...(released.format ? { format: released.format } : {}) } : { type: "array", items: { type: "string", enum: schemas.GrantTypeEnum?.enum } };
+                expect({ definition, field, schema }).toEqual({ definition, field, schema: expected });
+            }
+        }
+        // 2026.5 lacks what 2026.8 added: token exchange, the request and user-switch flows, the map tiles.
+        const v5 = blueprintValidator("2026.5");
+        const v8 = blueprintValidator("2026.8");
+        const provider = (grants: unknown) => ({ version: 1, entries: [{ model: "authentik_providers_oauth2.oauth2provider", identifiers: { name: "p" }, attrs: { grant_types: grants } }] });
+        const all = ["authorization_code", "implicit", "hybrid", "refresh_token", "client_credentials", "password", "urn:ietf:params:oauth:grant-type:device_code"];
+        expect(v5.validate(provider(all))).toEqual([]);
+        expect(v8.validate(provider([...all, "urn:ietf:params:oauth:grant-type:token-exchange"]))).toEqual([]);
+        expect(v5.validate(provider(["urn:ietf:params:oauth:grant-type:token-exchange"])).map((problem) => problem.message)).toEqual([expect.stringMatching(/^\/attrs\/grant_types\/0: must be equal to one of the allowed values/)]);
+        expect(v5.validate(provider("authorization_code")).map((problem) => problem.message)).toEqual(["/attrs/grant_types: must be array"]);
+        const brand = (attrs: Record<string, unknown>) => ({ version: 1, entries: [{ model: "authentik_brands.brand", identifiers: { domain: "d" }, attrs }] });
+        expect(v8.validate(brand({ flow_lockdown: null, flow_request: null, flow_user_switch: null, branding_map_tiles: "pmtiles://tiles" }))).toEqual([]);
+        expect(v8.validate(brand({ flow_lockdown: 5, branding_map_tiles: {} })).map((problem) => problem.message)).toEqual(["/attrs/flow_lockdown: must be string", "/attrs/branding_map_tiles: must be string"]);
+        const application = (metaHide: unknown) => ({ version: 1, entries: [{ model: "authentik_core.application", identifiers: { slug: "a" }, attrs: { meta_hide: metaHide } }] });
+        expect(v5.validate(application(true))).toEqual([]);
+        expect(v5.validate(application("yes")).map((problem) => problem.message)).toEqual(["/attrs/meta_hide: must be boolean"]);
     });
 
     test("tags survive writing and reading", () => {
