@@ -3,7 +3,8 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { LATENCY_TABLE, ModelNode, PREPULL_HEAD_START_SECONDS, UPGRADE_LINK_SHARE_SECONDS, formatDuration, latencyOf, schedule } from "../lib/upModel";
-import { buildPlan, main, renderMermaid, renderTree } from "../scripts/plan";
+import { buildPlan, main, renderMermaid, renderTiming, renderTree } from "../scripts/plan";
+import { expectGolden } from "./golden";
 import { loadStackFile, runProgram, stackNames } from "./harness";
 
 /** Longest chain by plain recursion over every path: an independent check of schedule()'s answer. */
@@ -211,4 +212,9 @@ test.each([
     const plan = await buildPlan(stack);
     expect(plan.schedule.criticalPath.map((id) => plan.registrations.get(id)?.name)).toEqual(expectedPath);
     expect(plan.schedule.totalSeconds).toBe(expectedSeconds);
+});
+
+// What `npm run plan` prints for each stack file, word for word: the critical path with each step's reason and the totals.
+test.each(stackNames())("the modeled timing of %s (tests/golden/plan/)", async (stack) => {
+    expectGolden(`plan/${stack}-timing.txt`, `${renderTiming(await buildPlan(stack))}\n`);
 });
