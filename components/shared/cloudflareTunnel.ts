@@ -12,7 +12,7 @@ export interface CloudflareTunnelArgs {
     /** Public hostname, e.g. auth.example.com: gets a proxied CNAME to the tunnel. */
     hostname: string;
     /** Hostnames of applications behind authentik's proxy: each gets a proxied CNAME to the tunnel too. */
-    applicationHostnames?: readonly string[];
+    applicationHostnames: readonly string[];
     /** Ingress rules from `planIngress`, catch-all last. */
     ingress: IngressRule[];
     /** Shown on the DNS record in Cloudflare's dashboard. */
@@ -92,7 +92,7 @@ export class CloudflareTunnel extends pulumi.ComponentResource {
             );
         this.dnsRecord = record(`${name}-dns`, args.hostname);
         // Named by hostname, so adding or removing one application touches its record only.
-        this.applicationRecords = Object.fromEntries((args.applicationHostnames ?? []).map((hostname) => [hostname, record(`${name}-dns-${hostname}`, hostname)]));
+        this.applicationRecords = Object.fromEntries(args.applicationHostnames.map((hostname) => [hostname, record(`${name}-dns-${hostname}`, hostname)]));
 
         // Made from the tunnel's own parts (connectorToken): no API call, so previews need no write permission. It
         // lets anyone run connectors for this tunnel.
