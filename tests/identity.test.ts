@@ -744,6 +744,8 @@ describe("the user's own blueprints", () => {
         expect(unreadable).toMatch(/^authentik-sso:identity\.blueprints: blueprints\/bad\.yaml: is not YAML authentik can read: \S/);
         expect(read(folderWith({ "blank.yaml": "" })).problems).toEqual([`${key}: blueprints/blank.yaml: is not a blueprint (a YAML mapping with version and entries)`]);
         expect(read(folderWith({ "plain.yaml": VALID.replace("metadata:\n  name: My group\n", "") }))).toMatchObject({ problems: [] });
+        // Files in a stable, human order (not the file system's, nor byte order, where Zeta would come before alpha).
+        expect(read(folderWith({ "Zeta.yaml": VALID, "alpha.yaml": VALID })).problems).toEqual([`${key}: blueprints/Zeta.yaml: its metadata.name "My group" is the name of blueprints/alpha.yaml too; authentik needs each name once`]);
         expect(read(folderWith({ "a.yaml": VALID.replace("My group", "authentik-sso mine"), "b.yaml": VALID.replace("My group", "System - x") })).problems).toEqual([
             `${key}: blueprints/a.yaml: its metadata.name "authentik-sso mine" is taken by the stack's or authentik's own blueprints; choose another`,
             `${key}: blueprints/b.yaml: its metadata.name "System - x" is taken by the stack's or authentik's own blueprints; choose another`,
