@@ -99,14 +99,14 @@ function expectedRegistrations(variant: string, run: ProgramRun): Record<string,
         secretPaths: ["bootstrapPassword", "bootstrapToken", "postgresPassword", "secretKey"],
     };
     const tunnel = (hostname: string) => plain({ tunnelId: byName(run, "cloudflare-tunnel").id, hostname });
-    const docker = (backupFolder: boolean) => ({
+    const docker = {
         "authentik-sso:docker:Data::authentik": plain({ networkName: "authentik-network" }),
-        "authentik-sso:docker:Backup::backup": backupFolder ? plain({ containerName: "authentik-backup" }) : plain({}),
+        "authentik-sso:docker:Backup::backup": plain({ containerName: "authentik-backup" }),
         "authentik-sso:docker:Authentik::authentik": plain({
             containerNames: { postgresql: "authentik-postgresql", server: "authentik-server", worker: "authentik-worker" },
             runningVersion: version,
         }),
-    });
+    };
     const vm = (address: string, vmId: number) => ({
         "authentik-sso:proxmox:Vm::authentik": plain({
             vmId,
@@ -117,14 +117,13 @@ function expectedRegistrations(variant: string, run: ProgramRun): Record<string,
         "authentik-sso:docker:Host::vm": plain({ host: `ssh://authentik@${address}` }),
         "authentik-sso:docker:Cloudflared::cloudflared": plain({ containerNames: ofType(run, "docker:index/container:Container").map((container) => String(container.inputs.name)).filter((name) => name.startsWith("authentik-cloudflared-")) }),
     });
-    const blueprintsDigestOf = () => byName(run, "identity-apply").inputs.triggers as unknown[];
     switch (variant) {
         case "local":
-            return { "authentik-sso:authentik:Secrets::authentik": secrets, "authentik-sso:docker:LocalHost::docker": plain({ host: "unix:///var/run/docker.sock" }), ...docker(true) };
+            return { "authentik-sso:authentik:Secrets::authentik": secrets, "authentik-sso:docker:LocalHost::docker": plain({ host: "unix:///var/run/docker.sock" }), ...docker };
         case "dev":
-            return { "authentik-sso:authentik:Secrets::authentik": secrets, "authentik-sso:cloudflare:Tunnel::cloudflare": tunnel("auth-dev.example.com"), ...vm("192.168.1.51", 9101), ...docker(true) };
+            return { "authentik-sso:authentik:Secrets::authentik": secrets, "authentik-sso:cloudflare:Tunnel::cloudflare": tunnel("auth-dev.example.com"), ...vm("192.168.1.51", 9101), ...docker };
         case "prod":
-            return { "authentik-sso:authentik:Secrets::authentik": secrets, "authentik-sso:cloudflare:Tunnel::cloudflare": tunnel("auth.example.com"), ...vm("192.168.1.61", 9201), ...docker(true) };
+            return { "authentik-sso:authentik:Secrets::authentik": secrets, "authentik-sso:cloudflare:Tunnel::cloudflare": tunnel("auth.example.com"), ...vm("192.168.1.61", 9201), ...docker };
         case "dev with identity":
             return {
                 "authentik-sso:authentik:Secrets::authentik": secrets,
@@ -134,8 +133,8 @@ function expectedRegistrations(variant: string, run: ProgramRun): Record<string,
                 },
                 "authentik-sso:cloudflare:Tunnel::cloudflare": tunnel("auth-dev.example.com"),
                 ...vm("192.168.1.51", 9101),
-                ...docker(true),
-                "authentik-sso:authentik:Blueprints::identity": plain({ digest: blueprintsDigestOf()[0] }),
+                ...docker,
+                "authentik-sso:authentik:Blueprints::identity": plain({ digest: (byName(run, "identity-apply").inputs.triggers as unknown[])[0] }),
             };
         default: {
             const identity = variant !== "k8s";

@@ -305,24 +305,27 @@ function recordRead(req: any, urn: string): RecordedResource {
     };
 }
 
+/** URNs from several lists, each once, sorted. */
+const unionOfUrns = (lists: readonly (readonly string[])[]): string[] => [...new Set(lists.flat())].sort();
+
 async function settle(value: unknown): Promise<{ value: unknown; secret: boolean; resources: string[] }> {
     if (pulumi.Output.isInstance(value)) {
         const output = value as any;
         const [resolved, secret, resources] = await Promise.all([output.promise(), output.isSecret, output.allResources() as Promise<Set<pulumi.Resource>>]);
         const inner = await settle(resolved);
         const urns = await Promise.all([...resources].map((resource) => (resource.urn as any).promise() as Promise<string>));
-        return { value: inner.value, secret: secret || inner.secret, resources: [...new Set([...urns, ...inner.resources])].sort() };
+        return { value: inner.value, secret: secret || inner.secret, resources: unionOfUrns([urns, inner.resources]) };
     }
     if (Array.isArray(value)) {
         const items = await Promise.all(value.map(settle));
-        return { value: items.map((item) => item.value), secret: items.some((item) => item.secret), resources: [...new Set(items.flatMap((item) => item.resources))].sort() };
+        return { value: items.map((item) => item.value), secret: items.some((item) => item.secret), resources: unionOfUrns(items.map((item) => item.resources)) };
     }
     if (value !== null && typeof value === "object") {
         const entries = await Promise.all(Object.entries(value).map(async ([key, item]) => [key, await settle(item)] as const));
         return {
             value: Object.fromEntries(entries.map(([key, item]) => [key, item.value])),
             secret: entries.some(([, item]) => item.secret),
-            resources: [...new Set(entries.flatMap(([, item]) => item.resources))].sort(),
+            resources: unionOfUrns(entries.map(([, item]) => item.resources)),
         };
     }
     return { value, secret: false, resources: [] };
