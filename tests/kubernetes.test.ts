@@ -14,7 +14,7 @@ import addFormats from "ajv-formats";
 import { stringify as stringifyYaml } from "yaml";
 import { kubernetesSchema } from "../lib/kubernetes/config";
 import { AUTHENTIK_CHART_VERSIONS, blueprintConfigMapData, blueprintInstancePath, chartFor, dailyCron } from "../lib/kubernetes/plan";
-import { parseAuthentikVersion } from "../lib/versions";
+import { AuthentikVersion, parseAuthentikVersion } from "../lib/versions";
 import { expectGolden } from "./golden";
 import { ProgramRun, REPO_ROOT, RecordedResource, byName, expectConfigRefused, loadStackFile, ofType, runProgram, transitiveDependencies, visibleInputs, withOverrides } from "./harness";
 
@@ -458,12 +458,12 @@ describe("the Kubernetes resources word for word", () => {
 
 describe("the Kubernetes plan's small parts", () => {
     test.each(Object.values(AUTHENTIK_CHART_VERSIONS).flatMap((versions) => [...(versions ?? [])]))("authentik %s has its own chart", (version) => {
-        expect(chartFor(parseAuthentikVersion(version) as NonNullable<ReturnType<typeof parseAuthentikVersion>>)).toEqual({ version });
+        expect(chartFor(parseAuthentikVersion(version) as AuthentikVersion)).toEqual({ version });
     });
 
     test("a line without charts is refused, not guessed", () => {
-        const version = { ...(parseAuthentikVersion("2026.8.0") as NonNullable<ReturnType<typeof parseAuthentikVersion>>), line: "2099.1" };
-        expect(() => chartFor(version as NonNullable<ReturnType<typeof parseAuthentikVersion>>)).toThrow("no authentik chart is known for the line 2099.1");
+        const version = { ...(parseAuthentikVersion("2026.8.0") as AuthentikVersion), line: "2099.1" } as AuthentikVersion;
+        expect(() => chartFor(version)).toThrow("no authentik chart is known for the line 2099.1");
     });
 
     test("backup.time as CloudNativePG's six-field cron (seconds first)", () => {
@@ -477,8 +477,7 @@ describe("the Kubernetes plan's small parts", () => {
 });
 
 describe("the Kubernetes keys at their edges", () => {
-    const parse = (value: Record<string, unknown>) => kubernetesSchema.safeParse(value);
-    const messages = (value: Record<string, unknown>) => (parse(value).error?.issues ?? []).map((issue) => `${issue.path.join(".")}: ${issue.message}`);
+    const messages = (value: Record<string, unknown>) => (kubernetesSchema.safeParse(value).error?.issues ?? []).map((issue) => `${issue.path.join(".")}: ${issue.message}`);
     const backup = (extra: Record<string, unknown>) => ({ postgres: { backup: { destinationPath: "s3://my-bucket/p", credentials: { accessKeyId: "a", secretAccessKey: "b" }, ...extra } } });
 
     test("defaults", () => {
