@@ -47,7 +47,7 @@ export const LATENCY_TABLE: readonly LatencyRule[] = [
     { what: "prepare /data in a one-off container", seconds: 5, matches: scriptHas("docker run --rm") },
     { what: "another command over SSH or the local docker CLI (name guard, image prune)", seconds: 2, matches: isCommand },
     { what: "pull ghcr.io/goauthentik/server (~700 MB)", seconds: 150, matches: imageIs("goauthentik/server") },
-    { what: "pull postgres alpine (~100 MB)", seconds: 20, matches: imageIs("postgres") },
+    { what: "", seconds: 20, matches: imageIs("postgres") },
     { what: "pull redis alpine (~15 MB)", seconds: 8, matches: imageIs("redis") },
     { what: "pull cloudflared (~25 MB)", seconds: 10, matches: imageIs("cloudflared") },
     { what: "pull another image", seconds: 30, matches: isType("docker:index/remoteImage:RemoteImage") },
@@ -57,21 +57,21 @@ export const LATENCY_TABLE: readonly LatencyRule[] = [
     {
         what: "authentik's Helm release, waiting for ready pods: pull the image on each node, first start with every migration, until the pods are ready",
         seconds: 300,
-        matches: (resource) => resource.type === "kubernetes:helm.sh/v3:Release" && resource.inputs.chart === "authentik",
+        matches: (resource) => isType("kubernetes:helm.sh/v3:Release")(resource) && resource.inputs.chart === "authentik",
     },
     { what: "the CloudNativePG operator's Helm release, atomic, until its pods are ready", seconds: 60, matches: isType("kubernetes:helm.sh/v3:Release") },
     { what: "a manifest from a URL (the Barman Cloud plugin)", seconds: 20, matches: isType("kubernetes:yaml/v2:ConfigFile") },
     {
         what: "a CloudNativePG cluster: initdb on the primary, then each replica cloned from it, until ready",
         seconds: 150,
-        matches: (resource) => resource.type.startsWith("kubernetes:postgresql.cnpg.io/v1:Cluster"),
+        matches: isType("kubernetes:postgresql.cnpg.io/v1:Cluster"),
     },
     { what: "cloudflared Deployment, until its replicas are ready (connected to Cloudflare's edge)", seconds: 30, matches: isType("kubernetes:apps/v1:Deployment") },
     { what: "another Kubernetes object (namespace, secret, config map, policy, custom resource)", seconds: 1, matches: isType("kubernetes:") },
     { what: "read the stack's last outputs", seconds: 1, matches: isType("pulumi:pulumi:StackReference") },
     { what: "configure a provider", seconds: 1, matches: isType("pulumi:providers:") },
-    { what: "generate a random value or a key", seconds: 0, matches: (resource) => resource.type.startsWith("random:") || resource.type.startsWith("tls:") },
-    { what: "component (grouping only)", seconds: 0, matches: () => true },
+    { what: "generate a random value or a key", seconds: 0, matches: (resource) => isType("random:")(resource) || isType("tls:")(resource) },
+    { what: "a component (grouping only), or a type this table does not know", seconds: 0, matches: () => true },
 ];
 
 /**
@@ -97,13 +97,13 @@ const pullRule = (image: string): LatencyRule =>
 
 export function latencyOf(resource: ModelResource, options: ModelOptions = {}): LatencyRule {
     const rule = LATENCY_TABLE.find((item) => item.matches(resource)) as LatencyRule;
-    const order = options.prePulled ?? [];
-    const position = resource.type === "docker:index/remoteImage:RemoteImage" ? order.indexOf(String(resource.inputs.name)) : -1;
+    const order = options.prePulled;
+    const position = resource.type === "docker:index/remoteImage:RemoteImage" ? (order?.indexOf(String(resource.inputs.name)) ?? -1) : -1;
     if (position < 0) {
         return rule;
     }
-    // What is left of the head start once the images pulled before this one are done.
-    const before = order.slice(0, position).reduce((sum, image) => sum + pullRule(image).seconds, 0);
+    // What is left of the head start once the images pulled before this one are done (position >= 0: order is set).
+    const before = (order as readonly string[]).slice(0, position).reduce((sum, image) => sum + pullRule(image).seconds, 0);
     const headStart = Math.max(0, PREPULL_HEAD_START_SECONDS - before);
     const shared = position === 0 ? UPGRADE_LINK_SHARE_SECONDS : 0;
     return {
@@ -141,12 +141,7 @@ export function schedule(nodes: readonly ModelNode[]): Schedule {
         }
     }
     const waiting = new Map(nodes.map((node) => [node.id, new Set(node.after).size]));
-    const dependents = new Map<string, string[]>();
-    for (const node of nodes) {
-        for (const dependency of new Set(node.after)) {
-            dependents.set(dependency, [...(dependents.get(dependency) ?? []), node.id]);
-        }
-    }
+    const dependentsOf = (id: string) => nodes.filter((node) => node.after.includes(id)).map((node) => node.id);
     const ready = nodes.filter((node) => waiting.get(node.id) === 0).map((node) => node.id);
     const finish = new Map<string, number>();
     const previous = new Map<string, string | undefined>();
@@ -164,7 +159,7 @@ export function schedule(nodes: readonly ModelNode[]): Schedule {
         }
         finish.set(id, start + node.seconds);
         previous.set(id, latest);
-        for (const dependent of dependents.get(id) ?? []) {
+        for (const dependent of dependentsOf(id)) {
             const left = (waiting.get(dependent) as number) - 1;
             waiting.set(dependent, left);
             if (left === 0) {

@@ -142,6 +142,16 @@ export function renderTiming(plan: Plan): string {
         lines.push(`  ${formatDuration(done).padStart(12)}  +${String(done - previous).padStart(3)} s  ${registration.name} (${latencyOf(registration, { prePulled: plan.prePulled }).what})`);
         previous = done;
     }
+    lines.push("", "Every resource, by when it is done (and what it waits for):");
+    const nameOf = (id: string) => (plan.registrations.get(id) as Registration).name;
+    const byFinish = [...plan.nodes].sort((a, b) => (plan.schedule.finish.get(a.id) as number) - (plan.schedule.finish.get(b.id) as number) || nameOf(a.id).localeCompare(nameOf(b.id)));
+    for (const node of byFinish) {
+        const registration = plan.registrations.get(node.id) as Registration;
+        const waitsFor = node.after.map(nameOf).sort();
+        lines.push(
+            `  ${formatDuration(plan.schedule.finish.get(node.id) as number).padStart(12)}  ${String(node.seconds).padStart(3)} s  ${registration.name} (${latencyOf(registration, { prePulled: plan.prePulled }).what})${waitsFor.length > 0 ? ` after ${waitsFor.join(", ")}` : ""}`,
+        );
+    }
     lines.push("");
     lines.push(`Critical path: ${formatDuration(plan.schedule.totalSeconds)} over ${plan.schedule.criticalPath.length} resources`);
     lines.push(`One resource at a time: ${formatDuration(plan.schedule.serialSeconds)} over ${plan.nodes.length} resources`);

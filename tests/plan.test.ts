@@ -2,7 +2,7 @@
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { LATENCY_TABLE, ModelNode, PREPULL_HEAD_START_SECONDS, UPGRADE_LINK_SHARE_SECONDS, formatDuration, latencyOf, schedule } from "../lib/upModel";
+import { LATENCY_TABLE, ModelNode, PREPULL_HEAD_START_SECONDS, Registration, UPGRADE_LINK_SHARE_SECONDS, formatDuration, latencyOf, modelGraph, schedule } from "../lib/upModel";
 import { buildPlan, main, renderMermaid, renderTiming, renderTree } from "../scripts/plan";
 import { expectGolden } from "./golden";
 import { loadStackFile, runProgram, stackNames } from "./harness";
@@ -70,6 +70,61 @@ describe("schedule", () => {
     test("cycles and unknown dependencies are errors", () => {
         expect(() => schedule([{ id: "a", seconds: 1, after: ["b"] }, { id: "b", seconds: 1, after: ["a"] }])).toThrow("cycle");
         expect(() => schedule([{ id: "a", seconds: 1, after: ["ghost"] }])).toThrow("not in the graph");
+        // A cycle behind a node that is ready at once: found, and no endless loop around it.
+        expect(() =>
+            schedule([
+                { id: "root", seconds: 1, after: [] },
+                { id: "a", seconds: 1, after: ["root", "b"] },
+                { id: "b", seconds: 1, after: ["a"] },
+            ]),
+        ).toThrow("cycle");
+    });
+
+    test("a node that names a dependency twice waits for it once", () => {
+        const result = schedule([
+            { id: "a", seconds: 4, after: [] },
+            { id: "b", seconds: 1, after: ["a", "a"] },
+        ]);
+        expect([...result.finish]).toEqual([
+            ["a", 4],
+            ["b", 5],
+        ]);
+    });
+});
+
+describe("modelGraph", () => {
+    const registration = (id: string, extra: Partial<Registration> = {}): Registration => ({
+        id,
+        type: "docker:index/container:Container",
+        name: id,
+        inputs: {},
+        parent: "stack",
+        custom: true,
+        dependencies: [],
+        provider: "",
+        ...extra,
+    });
+
+    test("waiting for a component waits for everything inside it, nested components too; a provider is waited for", () => {
+        const { nodes, resources } = modelGraph([
+            registration("outer", { type: "authentik-sso:docker:Thing", custom: false }),
+            registration("inner", { type: "authentik-sso:docker:Part", custom: false, parent: "outer" }),
+            registration("volume", { type: "docker:index/volume:Volume", parent: "outer" }),
+            registration("network", { type: "docker:index/network:Network", parent: "inner" }),
+            registration("docker", { type: "pulumi:providers:docker" }),
+            registration("container", { dependencies: ["outer"], provider: "docker::provider-id" }),
+        ]);
+        expect(nodes).toEqual([
+            { id: "volume", seconds: 1, after: [] },
+            { id: "network", seconds: 1, after: [] },
+            { id: "docker", seconds: 1, after: [] },
+            { id: "container", seconds: 2, after: ["network", "volume", "docker"] },
+        ]);
+        expect([...resources.keys()]).toEqual(["outer", "inner", "volume", "network", "docker", "container"]);
+    });
+
+    test("a dependency on a URN the program never registered (a resource of another stack) is not waited for", () => {
+        expect(modelGraph([registration("container", { dependencies: ["elsewhere"] })]).nodes).toEqual([{ id: "container", seconds: 2, after: [] }]);
     });
 });
 
@@ -199,7 +254,14 @@ test("a pre-pulled image costs what the head start leaves of it, and says so; ot
     });
     // Second in line after a 8 s pull: 15 - 8 = 7 s ahead.
     expect(latencyOf(cloudflared, { prePulled: ["docker.io/library/redis:7.4.11-alpine", cloudflared.inputs.name] }).seconds).toBe(3);
-    const container = { id: "k", type: "docker:index/container:Container", name: "c", inputs: {} };
+    expect(latencyOf(cloudflared, { prePulled: ["docker.io/library/redis:7.4.11-alpine", cloudflared.inputs.name] }).what).toBe(
+        "pull cloudflared (~25 MB): the rest of the pull first boot started (7 s ahead)",
+    );
+    // Not pre-pulled at all, or no list: the table's own rule.
+    expect(latencyOf(cloudflared, { prePulled: ["x:1"] })).toBe(LATENCY_TABLE.find((rule) => rule.matches(cloudflared)));
+    expect(latencyOf(cloudflared)).toBe(LATENCY_TABLE.find((rule) => rule.matches(cloudflared)));
+    // A container whose name is a pre-pulled image's is still a container.
+    const container = { id: "k", type: "docker:index/container:Container", name: "c", inputs: { name: "x:1" } };
     expect(latencyOf(container, { prePulled: ["x:1"] })).toBe(LATENCY_TABLE.find((rule) => rule.matches(container)));
 });
 
@@ -217,4 +279,19 @@ test.each([
 // What `npm run plan` prints for each stack file, word for word: the critical path with each step's reason and the totals.
 test.each(stackNames())("the modeled timing of %s (tests/golden/plan/)", async (stack) => {
     expectGolden(`plan/${stack}-timing.txt`, `${renderTiming(await buildPlan(stack))}\n`);
+});
+
+test("the rules that read more than the type: only a Helm release of the authentik chart is authentik's rollout; an unknown type costs nothing", () => {
+    const whatOf = (type: string, inputs: Record<string, unknown> = {}) => latencyOf({ id: "x", type, name: "x", inputs }).what;
+    expect(whatOf("kubernetes:helm.sh/v3:Release", { chart: "authentik" })).toMatch(/^authentik's Helm release/);
+    expect(whatOf("kubernetes:helm.sh/v3:Release", { chart: "cloudnative-pg" })).toMatch(/^the CloudNativePG operator's Helm release/);
+    expect(whatOf("kubernetes:helm.sh/v4:Chart", { chart: "authentik" })).toMatch(/^another Kubernetes object/);
+    expect(whatOf("kubernetes:postgresql.cnpg.io/v1:Cluster")).toMatch(/^a CloudNativePG cluster/);
+    expect(whatOf("random:index/randomPassword:RandomPassword")).toBe("generate a random value or a key");
+    expect(whatOf("tls:index/privateKey:PrivateKey")).toBe("generate a random value or a key");
+    expect(latencyOf({ id: "x", type: "aws:s3/bucket:Bucket", name: "x", inputs: {} })).toMatchObject({ what: "a component (grouping only), or a type this table does not know", seconds: 0 });
+    // A command's script decides; anything else has none.
+    expect(whatOf("command:remote:Command", { create: "docker run --rm alpine true" })).toBe("prepare /data in a one-off container");
+    expect(whatOf("command:local:Command", { create: "set -e\nname='x-redis'\ndocker inspect" })).toBe("Redis: start, until it answers PING (its gate)");
+    expect(whatOf("docker:index/container:Container", { create: "docker run --rm alpine true" })).toBe("create and start a container (its gate waits for healthy)");
 });
