@@ -47,7 +47,7 @@ export const LATENCY_TABLE: readonly LatencyRule[] = [
     { what: "prepare /data in a one-off container", seconds: 5, matches: scriptHas("docker run --rm") },
     { what: "another command over SSH or the local docker CLI (name guard, image prune)", seconds: 2, matches: isCommand },
     { what: "pull ghcr.io/goauthentik/server (~700 MB)", seconds: 150, matches: imageIs("goauthentik/server") },
-    { what: "", seconds: 20, matches: imageIs("postgres") },
+    { what: "pull postgres alpine (~100 MB)", seconds: 20, matches: imageIs("postgres") },
     { what: "pull redis alpine (~15 MB)", seconds: 8, matches: imageIs("redis") },
     { what: "pull cloudflared (~25 MB)", seconds: 10, matches: imageIs("cloudflared") },
     { what: "pull another image", seconds: 30, matches: isType("docker:index/remoteImage:RemoteImage") },
