@@ -15,11 +15,11 @@ import { ReleaseLine } from "./versions";
 
 export const SCHEMA_DIR = path.join(__dirname, "..", "vendor", "authentik-blueprint-schema");
 
-interface EntrySchema {
+export interface EntrySchema {
     properties?: { model?: { const?: string } };
 }
 
-interface BlueprintSchemaDocument {
+export interface BlueprintSchemaDocument {
     title?: string;
     properties: { entries: { items?: { oneOf?: EntrySchema[] } } };
     $defs: Record<string, { properties?: Record<string, unknown>; additionalProperties?: boolean; oneOf?: EntrySchema[] }>;
@@ -74,9 +74,10 @@ export class BlueprintValidator {
                 target.properties[name] ??= property;
             }
         }
-        // Unknown attributes become errors: authentik drops them without a word.
-        for (const [name, definition] of Object.entries(schema.$defs)) {
-            if (name.startsWith("model_") && !name.endsWith("_permissions") && definition.properties !== undefined) {
+        // Unknown attributes become errors: authentik drops them without a word. Every definition with fields is a
+        // model's (a model's permissions are a list); one without fields is a free-form mapping and stays open.
+        for (const definition of Object.values(schema.$defs)) {
+            if (definition.properties !== undefined) {
                 definition.additionalProperties = false;
             }
         }

@@ -100,9 +100,7 @@ export function tagsIn(value: unknown, at = ""): { path: string; tag: Tag }[] {
     if (value instanceof Tag) {
         return [{ path: at, tag: value }, ...tagsIn(value.value, at)];
     }
-    if (Array.isArray(value)) {
-        return value.flatMap((item, index) => tagsIn(item, `${at}/${index}`));
-    }
+    // A list too: its keys are its indexes.
     if (value !== null && typeof value === "object") {
         return Object.entries(value).flatMap(([key, item]) => tagsIn(item, `${at}/${key.replace(/~/g, "~0").replace(/\//g, "~1")}`));
     }

@@ -30,16 +30,14 @@ function stackFileText(): string | undefined {
 const STRING_KEYS = new Set<string>(["domain", "sshPrivateKey"]);
 
 function parseValue(key: string, text: string): { value?: unknown; problem?: string } {
-    if (STRING_KEYS.has(key)) {
+    // An unknown key is reported by its name alone, whatever its value.
+    if (STRING_KEYS.has(key) || !(CONFIG_KEYS as readonly string[]).includes(key)) {
         return { value: text };
     }
     try {
         return { value: JSON.parse(text) };
     } catch {
-        if ((CONFIG_KEYS as readonly string[]).includes(key)) {
-            return { problem: `${PROJECT}:${key}: is not a structured value; set it as an object in the stack file (see the README)` };
-        }
-        return { value: text };
+        return { problem: `${PROJECT}:${key}: is not a structured value; set it as an object in the stack file (see the README)` };
     }
 }
 

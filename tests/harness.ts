@@ -15,6 +15,12 @@ import { ConfigError, PROJECT } from "../lib/config";
 import { CONTAINER_REPLACE_ON_CHANGES } from "../lib/containerDefaults";
 import { connectorToken } from "../lib/tunnelPlan";
 import { replacementIdentity } from "./providerModel";
+// The program's modules load with the test file, not inside the first test that runs the program: their module-level
+// code (constants, schemas) then counts as the file's loading, which `npm run mutate` gives to every test of the file
+// (tests/mutation/mutationEnvironment.js). Loaded inside a test, it counted for that test alone, and a mutant of such a
+// constant ran only that test (`sshPrivateKey` dropped from loadConfig's plain-text keys "survived" a test that
+// catches it). index.ts registers nothing when it loads: its default export does, after the mocks are in place.
+import program from "../index";
 
 /** The marker Pulumi uses to wrap secret values on the wire. */
 const SIG_KEY = "4dabf18193072939515e22adb298388d";
@@ -437,10 +443,7 @@ async function runProgramOnce(options: RunOptions): Promise<ProgramRun> {
     }
     pulumi.runtime.setAllConfig(allConfig, options.config.secretKeys);
 
-    // Required here rather than imported at the top: index.ts must load after the mocks are in place.
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const program = require("../index") as { default: () => Promise<Record<string, unknown>> };
-    const exported = await program.default();
+    const exported = await program();
     const outputs: ProgramRun["outputs"] = {};
     const outputResources: ProgramRun["outputResources"] = {};
     for (const [key, value] of Object.entries(exported)) {

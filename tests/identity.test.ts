@@ -11,7 +11,7 @@ import { createHash } from "crypto";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { STAND_IN_ADDITIONS, blueprintValidator, formatProblems } from "../lib/blueprintSchema";
+import { BlueprintSchemaDocument, BlueprintValidator, STAND_IN_ADDITIONS, blueprintValidator, formatProblems } from "../lib/blueprintSchema";
 import { parse as parseYaml, stringify as stringifyYaml } from "yaml";
 import { Tag, parseBlueprint, stringifyBlueprint, tagsIn } from "../lib/blueprintYaml";
 import { ConfigError, parseStackConfig } from "../lib/config";
@@ -434,6 +434,60 @@ describe("the blueprint checker itself", () => {
         const application = (metaHide: unknown) => ({ version: 1, entries: [{ model: "authentik_core.application", identifiers: { slug: "a" }, attrs: { meta_hide: metaHide } }] });
         expect(v5.validate(application(true))).toEqual([]);
         expect(v5.validate(application("yes")).map((problem) => problem.message)).toEqual(["/attrs/meta_hide: must be boolean"]);
+    });
+
+    test("the document's edges: entries or metadata null, a map's entry given without a list, a null where no reference goes", () => {
+        const v = blueprintValidator("2026.2");
+        expect(v.validate({ version: 1, entries: null })).toEqual([{ message: "entries must be a list, or a map of lists" }]);
+        expect(v.validate({ version: 1, metadata: null, entries: [] })).toEqual([{ message: "metadata needs a name" }]);
+        expect(formatProblems("m.yaml", v.validate({ version: 1, entries: { groups: [{ model: "authentik_core.group", identifiers: { name: "g" } }], single: { model: "authentik_core.gruop" } } }))).toEqual([
+            "m.yaml entry 2 (authentik_core.gruop): model authentik_core.gruop does not exist in authentik 2026.2.2 Blueprint schema",
+        ]);
+        // null is an unlinked reference (a uuid field), not a name.
+        const brand = (attrs: Record<string, unknown>) => ({ version: 1, entries: [{ model: "authentik_brands.brand", identifiers: { domain: "d" }, attrs }] });
+        expect(v.validate(brand({ flow_authentication: null }))).toEqual([]);
+        expect(v.validate(brand({ branding_title: null })).map((problem) => problem.message)).toEqual(["/attrs/branding_title: must be string"]);
+        // One validator per line, read and compiled once.
+        expect(blueprintValidator("2026.2")).toBe(v);
+    });
+
+    test("each stand-in addition on each line it is made for", () => {
+        const brand = { version: 1, entries: [{ model: "authentik_brands.brand", identifiers: { domain: "d" }, attrs: { flow_lockdown: null } }] };
+        const application = { version: 1, entries: [{ model: "authentik_core.application", identifiers: { slug: "a" }, attrs: { meta_hide: true } }] };
+        for (const line of ["2026.5", "2026.8"] as const) {
+            expect({ line, problems: [...blueprintValidator(line).validate(brand), ...blueprintValidator(line).validate(application)] }).toEqual({ line, problems: [] });
+        }
+    });
+
+    describe("on a schema of its own (what authentik's schemas do not have yet)", () => {
+        const schema = (): BlueprintSchemaDocument =>
+            ({
+                properties: { entries: { items: { oneOf: [{ properties: { model: { const: "x.thing" }, attrs: { $ref: "#/$defs/model_x.thing" } } }] } } },
+                $defs: {
+                    "model_x.thing": { type: "object", properties: { limits: { type: "object", properties: { value: { type: "integer" } } }, extra: { $ref: "#/$defs/free" } }, markdownDescription: "an editor's keyword" },
+                    free: { type: "object" },
+                },
+            }) as unknown as BlueprintSchemaDocument;
+
+        test("no title: the line's name; an editor's keyword (markdownDescription) is no error; a mapping without fields stays open", () => {
+            const v = new BlueprintValidator("2026.2", schema());
+            expect(v.title).toBe("authentik 2026.2 blueprint schema");
+            expect(v.validate({ version: 1, entries: [{ model: "x.other" }] })).toEqual([{ entry: 0, model: "x.other", message: "model x.other does not exist in authentik 2026.2 blueprint schema" }]);
+            expect(v.validate({ version: 1, entries: [{ model: "x.thing", attrs: { extra: { anything: 1 } } }] })).toEqual([]);
+            expect(v.validate({ version: 1, entries: [{ model: "x.thing", attrs: { limits: { value: "x" }, other: 1 } }] }).map((problem) => problem.message)).toEqual([
+                "/attrs: other is not a field of this model (authentik would drop it silently)",
+                "/attrs/limits/value: must be integer",
+            ]);
+        });
+
+        test("nothing inside a tag's value is checked, however deep", () => {
+            const v = new BlueprintValidator("2026.2", schema());
+            expect(v.validate({ version: 1, entries: [{ model: "x.thing", attrs: { limits: new Tag("!Env", "LIMITS") } }] })).toEqual([]);
+        });
+
+        test("a stand-in addition whose model the schema lacks stops the check: the vendored file is not the one expected", () => {
+            expect(() => new BlueprintValidator("2026.5", schema())).toThrow("model_authentik_providers_oauth2.oauth2provider is not in the 2026.5 schema");
+        });
     });
 
     test("tags survive writing and reading", () => {
