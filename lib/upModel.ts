@@ -224,8 +224,9 @@ export function modelGraph(registrations: readonly Registration[], options: Mode
     const nodes = registrations
         .filter((registration) => registration.custom)
         .map((registration) => {
-            const providerUrn = registration.provider ? registration.provider.split("::").slice(0, -1).join("::") : undefined;
-            const after = [...registration.dependencies, ...(providerUrn ? [providerUrn] : [])].flatMap(expand);
+            // "urn::id"; without a provider "", which names no resource.
+            const providerUrn = registration.provider.split("::").slice(0, -1).join("::");
+            const after = [...registration.dependencies, providerUrn].flatMap(expand);
             return { id: registration.id, seconds: latencyOf(registration, options).seconds, after: [...new Set(after)] };
         });
     return { nodes, resources };

@@ -289,6 +289,9 @@ test("the rules that read more than the type: only a Helm release of the authent
     expect(whatOf("kubernetes:postgresql.cnpg.io/v1:Cluster")).toMatch(/^a CloudNativePG cluster/);
     expect(whatOf("random:index/randomPassword:RandomPassword")).toBe("generate a random value or a key");
     expect(whatOf("tls:index/privateKey:PrivateKey")).toBe("generate a random value or a key");
+    // Images no stack file pulls (Redis is gone from 2025.10; any other image).
+    expect(whatOf("docker:index/remoteImage:RemoteImage", { name: "docker.io/library/redis:7.4.11-alpine" })).toBe("pull redis alpine (~15 MB)");
+    expect(whatOf("docker:index/remoteImage:RemoteImage", { name: "docker.io/library/busybox:1" })).toBe("pull another image");
     expect(latencyOf({ id: "x", type: "aws:s3/bucket:Bucket", name: "x", inputs: {} })).toMatchObject({ what: "a component (grouping only), or a type this table does not know", seconds: 0 });
     // A command's script decides; anything else has none.
     expect(whatOf("command:remote:Command", { create: "docker run --rm alpine true" })).toBe("prepare /data in a one-off container");
