@@ -135,22 +135,18 @@ export function renderMermaid(plan: Plan): string {
 
 export function renderTiming(plan: Plan): string {
     const lines = [`Modeled \`pulumi up\` of a new ${plan.stack} stack (latencies: lib/upModel.ts):`, "", "Critical path:"];
+    const nameOf = (id: string) => (plan.registrations.get(id) as Registration).name;
+    const doneAt = (id: string) => plan.schedule.finish.get(id) as number;
+    const step = (id: string) => `${nameOf(id)} (${latencyOf(plan.registrations.get(id) as Registration, { prePulled: plan.prePulled }).what})`;
     let previous = 0;
     for (const id of plan.schedule.criticalPath) {
-        const registration = plan.registrations.get(id) as Registration;
-        const done = plan.schedule.finish.get(id) as number;
-        lines.push(`  ${formatDuration(done).padStart(12)}  +${String(done - previous).padStart(3)} s  ${registration.name} (${latencyOf(registration, { prePulled: plan.prePulled }).what})`);
-        previous = done;
+        lines.push(`  ${formatDuration(doneAt(id)).padStart(12)}  +${String(doneAt(id) - previous).padStart(3)} s  ${step(id)}`);
+        previous = doneAt(id);
     }
     lines.push("", "Every resource, by when it is done (and what it waits for):");
-    const nameOf = (id: string) => (plan.registrations.get(id) as Registration).name;
-    const byFinish = [...plan.nodes].sort((a, b) => (plan.schedule.finish.get(a.id) as number) - (plan.schedule.finish.get(b.id) as number) || nameOf(a.id).localeCompare(nameOf(b.id)));
-    for (const node of byFinish) {
-        const registration = plan.registrations.get(node.id) as Registration;
+    for (const node of [...plan.nodes].sort((a, b) => doneAt(a.id) - doneAt(b.id) || nameOf(a.id).localeCompare(nameOf(b.id)))) {
         const waitsFor = node.after.map(nameOf).sort();
-        lines.push(
-            `  ${formatDuration(plan.schedule.finish.get(node.id) as number).padStart(12)}  ${String(node.seconds).padStart(3)} s  ${registration.name} (${latencyOf(registration, { prePulled: plan.prePulled }).what})${waitsFor.length > 0 ? ` after ${waitsFor.join(", ")}` : ""}`,
-        );
+        lines.push(`  ${formatDuration(doneAt(node.id)).padStart(12)}  ${String(node.seconds).padStart(3)} s  ${step(node.id)}${waitsFor.length > 0 ? ` after ${waitsFor.join(", ")}` : ""}`);
     }
     lines.push("");
     lines.push(`Critical path: ${formatDuration(plan.schedule.totalSeconds)} over ${plan.schedule.criticalPath.length} resources`);
