@@ -287,6 +287,7 @@ test("the rules that read more than the type: only a Helm release of the authent
     expect(whatOf("kubernetes:helm.sh/v3:Release", { chart: "cloudnative-pg" })).toMatch(/^the CloudNativePG operator's Helm release/);
     expect(whatOf("kubernetes:helm.sh/v4:Chart", { chart: "authentik" })).toMatch(/^another Kubernetes object/);
     expect(whatOf("kubernetes:postgresql.cnpg.io/v1:Cluster")).toMatch(/^a CloudNativePG cluster/);
+    expect(whatOf("kubernetes:yaml/v2:ConfigFile")).toBe("a manifest from a URL (the Barman Cloud plugin)");
     expect(whatOf("random:index/randomPassword:RandomPassword")).toBe("generate a random value or a key");
     expect(whatOf("tls:index/privateKey:PrivateKey")).toBe("generate a random value or a key");
     // Images no stack file pulls (Redis is gone from 2025.10; any other image).
@@ -297,4 +298,7 @@ test("the rules that read more than the type: only a Helm release of the authent
     expect(whatOf("command:remote:Command", { create: "docker run --rm alpine true" })).toBe("prepare /data in a one-off container");
     expect(whatOf("command:local:Command", { create: "set -e\nname='x-redis'\ndocker inspect" })).toBe("Redis: start, until it answers PING (its gate)");
     expect(whatOf("docker:index/container:Container", { create: "docker run --rm alpine true" })).toBe("create and start a container (its gate waits for healthy)");
+    // A gate is a cloudflared connector's only for a numbered connector.
+    expect(whatOf("command:remote:Command", { create: "name='authentik-cloudflared-2'" })).toBe("cloudflared: connect to Cloudflare's edge, until ready (its gate)");
+    expect(whatOf("command:remote:Command", { create: "name='authentik-ldap'" })).toBe("another command over SSH or the local docker CLI (name guard, image prune)");
 });
