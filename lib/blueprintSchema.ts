@@ -15,7 +15,7 @@ import { ReleaseLine } from "./versions";
 
 export const SCHEMA_DIR = path.join(__dirname, "..", "vendor", "authentik-blueprint-schema");
 
-export interface EntrySchema {
+interface EntrySchema {
     properties?: { model?: { const?: string } };
 }
 
